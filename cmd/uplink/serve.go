@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/uplink-video/uplink/store"
+	"github.com/uplink-video/uplink/store/blob"
+	"github.com/uplink-video/uplink/store/ingest"
+	"github.com/uplink-video/uplink/web"
+)
+
+// maintenanceEvery is how often abandoned uploads, orphaned blobs and
+// expired access tokens are reclaimed.
+const maintenanceEvery = 10 * time.Minute
+
+// app is an opened data directory: the metadata store and the blobs.
+type app struct {
+	store  *store.Store
+	blobs  *blob.Dir
+	ingest *ingest.Service
+	fresh  bool // The data directory had no database before.
+}
+
+// openApp opens (creating if needed) the data directory.
+func openApp(ctx context.Context, dataDir string, lease time.Duration, log *slog.Logger) (*app, error) {
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	dbPath := filepath.Join(dataDir, "uplink.db")
+	_, statErr := os.Stat(dbPath)
+	st, err := store.Open(ctx, dbPath)
+	if err != nil {
+		return nil, err
+	}
+	blobs, err := blob.NewDir(filepath.Join(dataDir, "blobs"))
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &app{
+		store:  st,
+		blobs:  blobs,
+		ingest: ingest.New(st, blobs, ingest.Config{Lease: lease, Logger: log}),
+		fresh:  errors.Is(statErr, os.ErrNotExist),
+	}, nil
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseServe(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+
+	a, err := openApp(ctx, cfg.dataDir, cfg.lease, log)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	report, err := a.ingest.Recover(ctx)
+	if err != nil {
+		return fmt.Errorf("recover uploads: %w", err)
+	}
+	log.Info("recovered uploads", "abandoned", report.Abandoned, "orphans", report.Orphans,
+		"trimmed", report.Trimmed, "drained", report.Drained, "unexpected", report.Unexpected)
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	scheme := "http"
+	if cfg.tlsCert != "" {
+		scheme = "https"
+	}
+	if cfg.publicURL == "" {
+		cfg.publicURL = scheme + "://" + ln.Addr().String()
+	}
+
+	handler := web.New(web.Deps{
+		Store:          a.store,
+		Ingest:         a.ingest,
+		ExtraAPIKey:    cfg.apiKey,
+		PublicURL:      cfg.publicURL,
+		APICORSOrigins: cfg.corsOrigins,
+		Version:        version(),
+		Logger:         log,
+	})
+	srv := &http.Server{
+		Handler: handler,
+		// Headers must arrive promptly; bodies may take as long as a
+		// large upload on a slow link needs, so there is no ReadTimeout.
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if cfg.tlsCert != "" {
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+
+	printWelcome(stdout, cfg, a.fresh)
+
+	go maintain(ctx, a, log)
+
+	errc := make(chan error, 1)
+	go func() {
+		if cfg.tlsCert != "" {
+			errc <- srv.ServeTLS(ln, cfg.tlsCert, cfg.tlsKey)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", cfg.shutdown)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdown)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("requests still running at shutdown were cut off", "err", err)
+	}
+	return nil
+}
+
+// printWelcome tells the operator where uplink is and what to do next.
+func printWelcome(w io.Writer, cfg serveConfig, fresh bool) {
+	fmt.Fprintf(w, "uplink is listening on %s\n", cfg.publicURL)
+	fmt.Fprintf(w, "  API base URL for api.video SDKs: %s\n", cfg.publicURL)
+	fmt.Fprintf(w, "  data directory: %s\n", cfg.dataDir)
+	if fresh {
+		fmt.Fprintf(w, "\nThis is a new data directory. Next steps:\n")
+		if cfg.apiKey != "" {
+			fmt.Fprintf(w, "  - The API key from UPLINK_API_KEY is accepted.\n")
+		} else {
+			fmt.Fprintf(w, "  - Create an API key:  uplink apikey create --name my-script --data %s\n", cfg.dataDir)
+		}
+		fmt.Fprintf(w, "  - Create an upload token:  curl -u \"$API_KEY:\" -X POST %s/upload-tokens -d '{\"ttl\":3600}'\n", cfg.publicURL)
+		fmt.Fprintf(w, "  - Upload with it:  curl -F file=@video.mp4 \"%s/upload?token=<token>\"\n", cfg.publicURL)
+	}
+}
+
+// maintain reclaims abandoned uploads, orphaned blobs and expired access
+// tokens until ctx is done.
+func maintain(ctx context.Context, a *app, log *slog.Logger) {
+	t := time.NewTicker(maintenanceEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		r, err := a.ingest.Reclaim(ctx)
+		if err != nil {
+			log.Error("reclaiming uploads", "err", err)
+		} else if r.Abandoned+r.Orphans > 0 {
+			log.Info("reclaimed uploads", "abandoned", r.Abandoned, "orphans", r.Orphans)
+		}
+		if _, err := a.store.DeleteExpiredAuthTokens(ctx); err != nil {
+			log.Error("deleting expired access tokens", "err", err)
+		}
+	}
+}

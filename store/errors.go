@@ -1,0 +1,11 @@
+package store
+
+import "errors"
+
+// ErrNotFound is returned when the requested row does not exist (or, for
+// upload tokens, has been deleted).
+var ErrNotFound = errors.New("not found")
+
+// ErrConflict is returned when a write lost a race with another write, for
+// example when a part was recorded by a concurrent request.
+var ErrConflict = errors.New("conflict")

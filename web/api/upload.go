@@ -1,0 +1,163 @@
+package api
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/uplink-video/uplink/store/ingest"
+)
+
+// maxUploadBody caps the body of POST /upload: the largest piece plus room
+// for the multipart framing and a few small fields.
+const maxUploadBody = ingest.MaxPieceSize + 1<<20
+
+// handleUpload handles "POST /upload?token=": one piece of a delegated
+// upload, in any of api.video's three modes.
+//
+// The body is read as a stream, part by part, never parsed into memory:
+// the file part goes straight to disk as it arrives. The file part may have
+// any field name (the Node client names it after the file), and videoId
+// may come before or after it, so the target video is only certain once
+// the body has been read; see package ingest for how the bytes still land
+// in the right place written once.
+//
+// The Authorization header is ignored: clients send none, an empty one,
+// Basic or Bearer, and only the token counts.
+func (a *API) handleUpload(c echo.Context) error {
+	r := c.Request()
+	ctx := r.Context()
+	token := c.QueryParam("token")
+	if token == "" {
+		return a.problem(ingest.CodeMissingToken, "token", "Add the upload token to the URL: /upload?token=<token>.")
+	}
+	rng, err := ingest.ParseContentRange(r.Header.Get("Content-Range"))
+	if err != nil {
+		return err
+	}
+	if r.ContentLength > maxUploadBody {
+		return a.problem(ingest.CodeFileTooLarge, "file", "One request can carry at most 200 MiB. Send larger files in parts with \"Content-Range: part N/M\".")
+	}
+	r.Body = http.MaxBytesReader(c.Response(), r.Body, maxUploadBody)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return a.problem(ingest.CodeNoFile, "file", "The body must be multipart/form-data with the file in one part.")
+	}
+
+	var (
+		piece              *ingest.Piece
+		videoIDBefore, vid string
+	)
+	defer func() {
+		if piece != nil {
+			piece.Close()
+		}
+	}()
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return a.bodyErr(err, true)
+		}
+		filename, isFile := fileName(part)
+		switch {
+		case isFile && piece != nil:
+			part.Close()
+			return a.problem(ingest.CodeMultipleFiles, "file", "Send one file part per request.")
+		case isFile:
+			piece, err = a.ingest.Begin(ctx, ingest.Request{Token: token, Range: rng, VideoID: vid})
+			if err != nil {
+				part.Close()
+				return err
+			}
+			videoIDBefore = vid
+			if err := piece.Receive(ctx, filename, part); err != nil {
+				part.Close()
+				return a.bodyErr(err, false)
+			}
+		case part.FormName() == "videoId":
+			v, err := readField(part, 64)
+			if err != nil {
+				part.Close()
+				return a.bodyErr(err, true)
+			}
+			if v != "" {
+				if vid != "" && v != vid {
+					part.Close()
+					return a.problem(codeInvalidAttribute, "videoId", "The request names two different videoId values.")
+				}
+				vid = v
+			}
+		default:
+			// Other fields are not part of the protocol; skip them.
+			if _, err := io.Copy(io.Discard, part); err != nil {
+				part.Close()
+				return a.bodyErr(err, true)
+			}
+		}
+		part.Close()
+	}
+	if piece == nil {
+		return a.problem(ingest.CodeNoFile, "file", "Add the file as a multipart part with a filename.")
+	}
+	after := ""
+	if vid != videoIDBefore {
+		after = vid
+	}
+	v, err := piece.Commit(ctx, after)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusCreated, a.videoJSON(v))
+}
+
+// fileName tells a file part from a plain field: a file part has a
+// filename parameter (possibly empty), or is the field named "file". It
+// returns the filename as sent; ingest keeps only its base name.
+func fileName(p *multipart.Part) (string, bool) {
+	_, params, err := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
+	if err == nil {
+		if name, ok := params["filename"]; ok {
+			return name, true
+		}
+	}
+	return "", p.FormName() == "file"
+}
+
+// readField reads a small text field, refusing one longer than max bytes.
+func readField(p *multipart.Part, max int64) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(p, max+1))
+	if err != nil {
+		return "", err
+	}
+	if int64(len(b)) > max {
+		return "", &ingest.Error{Code: ingest.CodeVideoNotFound, Name: "videoId", Detail: "The videoId field is too long to be a video ID."}
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// bodyErr turns an error met while reading the request body into the
+// client's problem: too large, or not well-formed multipart. parsing is
+// true when the error came from the multipart parser itself, which only
+// fails on the body; errors while storing the file part may also be the
+// server's own (a failing disk), and those stay server errors.
+func (a *API) bodyErr(err error, parsing bool) error {
+	var mbe *http.MaxBytesError
+	var ie *ingest.Error
+	switch {
+	case errors.As(err, &mbe):
+		return a.problem(ingest.CodeFileTooLarge, "file", "One request can carry at most 200 MiB. Send larger files in parts with \"Content-Range: part N/M\".")
+	case errors.As(err, &ie):
+		return err
+	case parsing, errors.Is(err, io.ErrUnexpectedEOF):
+		return a.problem(codeInvalidPayload, "", "The multipart body is incomplete or malformed.")
+	}
+	return err
+}

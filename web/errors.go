@@ -1,0 +1,50 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/uplink-video/uplink/store"
+	"github.com/uplink-video/uplink/templates"
+	"github.com/uplink-video/uplink/web/api"
+)
+
+// handleError is the server's one error handler. Handlers return errors;
+// this maps them to a response: a problem document on the API's paths, a
+// page a person can read everywhere else. Server errors are logged once
+// here and never shown in detail.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	if api.Owns(c.Request().URL.Path) {
+		s.api.HandleError(err, c)
+		return
+	}
+	status, heading, message := http.StatusInternalServerError, "Something went wrong",
+		"The error was logged. Try again in a moment; if it keeps happening, tell the administrator."
+	var he *echo.HTTPError
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		status = http.StatusNotFound
+	case errors.As(err, &he):
+		status = he.Code
+	}
+	switch status {
+	case http.StatusInternalServerError:
+		s.log.Error("request failed", "method", c.Request().Method, "path", c.Path(), "err", err)
+	case http.StatusNotFound:
+		heading, message = "Page not found", "There is nothing at this address. Check the link you followed."
+	case http.StatusMethodNotAllowed:
+		heading, message = "Not allowed", "This page does not accept that kind of request."
+	default:
+		heading, message = http.StatusText(status), "The request could not be completed."
+	}
+	page := templates.Error(templates.ErrorPage{Page: s.page(heading), Status: status, Heading: heading, Message: message})
+	if rerr := render(c, status, page); rerr != nil {
+		s.log.Error("rendering an error page", "err", rerr)
+		_ = c.String(status, message)
+	}
+}

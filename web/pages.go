@@ -1,0 +1,45 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/uplink-video/uplink/templates"
+	"github.com/uplink-video/uplink/web/api"
+)
+
+func (s *Server) page(title string) templates.Page {
+	return templates.Page{Title: title, CSS: "/static/css/app.css"}
+}
+
+// handleHome handles "GET /".
+func (s *Server) handleHome(c echo.Context) error {
+	return render(c, http.StatusOK, templates.Home(templates.HomePage{
+		Page:    s.page("Home"),
+		APIBase: s.publicURL,
+		Version: s.version,
+	}))
+}
+
+// handleProblem handles "GET /problems/:code": the documentation of
+// uplink's own API problem types, which their type URLs point to.
+func (s *Server) handleProblem(c echo.Context) error {
+	p, ok := api.OwnProblem(c.Param("code"))
+	if !ok {
+		return echo.ErrNotFound
+	}
+	return render(c, http.StatusOK, templates.Problem(templates.ProblemPage{
+		Page: s.page(p.Title), Code: p.Code, Status: p.Status, Title: p.Title,
+	}))
+}
+
+// handleHealth handles "GET /healthz": the process is up and the database
+// accepts writes.
+func (s *Server) handleHealth(c echo.Context) error {
+	if err := s.store.Ping(c.Request().Context()); err != nil {
+		s.log.Error("health check failed", "err", err)
+		return c.String(http.StatusServiceUnavailable, "database unavailable\n")
+	}
+	return c.String(http.StatusOK, "ok\n")
+}
