@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -25,29 +26,51 @@ func apikey(ctx context.Context, args []string, getenv func(string) string, stdo
 		return errors.New("apikey needs a subcommand: create, list or revoke")
 	}
 	sub := args[0]
+	switch sub {
+	case "create", "list", "revoke":
+	case "help", "-h", "-help", "--help":
+		fmt.Fprintf(stderr, "Usage: %s\n", apikeyUsage)
+		return flag.ErrHelp
+	default:
+		return fmt.Errorf("unknown apikey subcommand %q: want create, list or revoke", sub)
+	}
 	fs := newFlagSet("apikey "+sub, apikeyUsage, getenv, stderr)
 	data := fs.String("data", "UPLINK_DATA", "./data", "uplink's data directory")
-	name := ""
+	name := new(string)
 	if sub == "create" {
-		fs.StringVar(&name, "name", "", "a name for the key, to recognise it later")
+		name = fs.String("name", "", "", "a name for the key, to recognise it later")
 	}
 	if err := fs.parse(args[1:]); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(*data, 0o750); err != nil {
-		return fmt.Errorf("create data directory: %w", err)
+	// Check the arguments before touching the data directory, so that a
+	// mistake creates nothing.
+	switch {
+	case sub == "create" && *name == "":
+		return errors.New("apikey create needs --name")
+	case sub == "revoke" && fs.NArg() != 1:
+		return errors.New("apikey revoke needs the key's ID (see apikey list)")
+	case sub != "revoke" && fs.NArg() > 0:
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	st, err := store.Open(ctx, filepath.Join(*data, "uplink.db"))
+	dbPath := filepath.Join(*data, "uplink.db")
+	if sub == "create" {
+		if err := os.MkdirAll(*data, 0o750); err != nil {
+			return fmt.Errorf("create data directory: %w", err)
+		}
+	} else if _, err := os.Stat(dbPath); err != nil {
+		// Listing or revoking must not create a database: the next
+		// "uplink serve" would then not know the directory is new.
+		return fmt.Errorf("no uplink database in %s (set --data or $UPLINK_DATA)", *data)
+	}
+	st, err := store.Open(ctx, dbPath)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	switch sub {
 	case "create":
-		if name == "" {
-			return errors.New("apikey create needs --name")
-		}
-		k, secret, err := st.CreateAPIKey(ctx, name)
+		k, secret, err := st.CreateAPIKey(ctx, *name)
 		if err != nil {
 			return err
 		}
@@ -73,9 +96,6 @@ func apikey(ctx context.Context, args []string, getenv func(string) string, stdo
 		}
 		return tw.Flush()
 	case "revoke":
-		if fs.NArg() != 1 {
-			return errors.New("apikey revoke needs the key's ID (see apikey list)")
-		}
 		if err := st.RevokeAPIKey(ctx, fs.Arg(0)); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
 				return fmt.Errorf("no active API key %q", fs.Arg(0))
@@ -83,8 +103,6 @@ func apikey(ctx context.Context, args []string, getenv func(string) string, stdo
 			return err
 		}
 		fmt.Fprintf(stderr, "Revoked API key %s.\n", fs.Arg(0))
-	default:
-		return fmt.Errorf("unknown apikey subcommand %q", sub)
 	}
 	return nil
 }

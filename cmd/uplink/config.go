@@ -24,6 +24,7 @@ type flagSet struct {
 	*flag.FlagSet
 	settings []setting
 	getenv   func(string) string
+	args     []string // Positional arguments, wherever they stood.
 }
 
 func newFlagSet(name, synopsis string, getenv func(string) string, out io.Writer) *flagSet {
@@ -36,7 +37,9 @@ func newFlagSet(name, synopsis string, getenv func(string) string, out io.Writer
 		}
 		fmt.Fprintln(out, "Flags (each can also be set with the environment variable shown):")
 		for _, s := range fs.settings {
-			def := s.value.String()
+			// The default as defined, not the value: flags before
+			// --help have already changed it.
+			def := fs.Lookup(s.name).DefValue
 			if def != "" {
 				def = " (default " + def + ")"
 			}
@@ -55,6 +58,8 @@ func (fs *flagSet) add(name, env, usage string, v flag.Value) {
 	fs.Var(v, name, usage)
 }
 
+// String defines a string setting; env may be empty for a flag that has no
+// environment variable.
 func (fs *flagSet) String(name, env, def, usage string) *string {
 	p := new(string)
 	*p = def
@@ -69,11 +74,34 @@ func (fs *flagSet) Duration(name, env string, def time.Duration, usage string) *
 	return p
 }
 
-// parse applies environment variables, then the command line. A bad value
-// in either stops with a message that names the setting.
+// parse reads the command line, then the environment for each setting the
+// command line left alone, so a flag wins over its variable (even over a
+// bad one). Flags may stand before or after positional arguments, as in
+// "apikey revoke ID --data DIR"; "--" ends the flags. A bad value in either
+// place stops with a message that names the setting.
+//
+// The environment is read last so that --help shows the real defaults, and
+// never a secret such as UPLINK_API_KEY as one.
 func (fs *flagSet) parse(args []string) error {
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		rest := fs.FlagSet.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			fs.args = append(fs.args, rest...)
+			break
+		}
+		fs.args = append(fs.args, rest[0])
+		args = rest[1:]
+	}
+	onCommandLine := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { onCommandLine[f.Name] = true })
 	for _, s := range fs.settings {
-		if s.env == "" {
+		if s.env == "" || onCommandLine[s.name] {
 			continue
 		}
 		if v := fs.getenv(s.env); v != "" {
@@ -82,7 +110,21 @@ func (fs *flagSet) parse(args []string) error {
 			}
 		}
 	}
-	return fs.Parse(args)
+	return nil
+}
+
+// Args returns the positional arguments.
+func (fs *flagSet) Args() []string { return fs.args }
+
+// NArg returns the number of positional arguments.
+func (fs *flagSet) NArg() int { return len(fs.args) }
+
+// Arg returns the i'th positional argument, or "" if there is none.
+func (fs *flagSet) Arg(i int) string {
+	if i < 0 || i >= len(fs.args) {
+		return ""
+	}
+	return fs.args[i]
 }
 
 type stringValue string
@@ -119,27 +161,43 @@ type serveConfig struct {
 	shutdown    time.Duration
 }
 
+// serveFlags are the settings of "uplink serve", defined on their flag set.
+type serveFlags struct {
+	fs                                          *flagSet
+	addr, data, public, cert, key, apiKey, cors *string
+	lease, shutdown                             *time.Duration
+}
+
+// newServeFlags defines the serve command's settings. Its usage, written
+// to out, lists every flag with its environment variable.
+func newServeFlags(getenv func(string) string, out io.Writer) *serveFlags {
+	fs := newFlagSet("serve", "uplink serve [flags]\n\nRuns the uplink server.", getenv, out)
+	return &serveFlags{
+		fs:       fs,
+		addr:     fs.String("addr", "UPLINK_ADDR", "127.0.0.1:8080", "address to listen on (host:port)"),
+		data:     fs.String("data", "UPLINK_DATA", "./data", "directory for the database and uploaded files"),
+		public:   fs.String("public-url", "UPLINK_PUBLIC_URL", "", "URL at which clients reach uplink, used in every absolute URL it hands out (default: http(s)://<addr>, with localhost for a wildcard host such as 0.0.0.0)"),
+		cert:     fs.String("tls-cert", "UPLINK_TLS_CERT", "", "TLS certificate file (PEM); with --tls-key, uplink serves HTTPS and HTTP/2"),
+		key:      fs.String("tls-key", "UPLINK_TLS_KEY", "", "TLS private key file (PEM)"),
+		apiKey:   fs.String("api-key", "UPLINK_API_KEY", "", "an API key to accept besides the managed ones, for scripts and tests (prefer the environment variable: flags show in the process list)"),
+		lease:    fs.Duration("upload-lease", "UPLINK_UPLOAD_LEASE", 24*time.Hour, "how long an unfinished upload may go without a new piece before it is abandoned"),
+		cors:     fs.String("api-cors-origins", "UPLINK_API_CORS_ORIGINS", "", "comma-separated origins (https://site.example) allowed to call the management API from a browser"),
+		shutdown: fs.Duration("shutdown-timeout", "UPLINK_SHUTDOWN_TIMEOUT", 30*time.Second, "how long to let requests in flight finish when stopping"),
+	}
+}
+
 // parseServe reads the serve command's configuration.
 func parseServe(args []string, getenv func(string) string, out io.Writer) (serveConfig, error) {
-	fs := newFlagSet("serve", "uplink serve [flags]\n\nRuns the uplink server.", getenv, out)
-	addr := fs.String("addr", "UPLINK_ADDR", "127.0.0.1:8080", "address to listen on (host:port)")
-	data := fs.String("data", "UPLINK_DATA", "./data", "directory for the database and uploaded files")
-	public := fs.String("public-url", "UPLINK_PUBLIC_URL", "", "URL at which clients reach uplink, used in every absolute URL it hands out (default: http(s)://<addr>)")
-	cert := fs.String("tls-cert", "UPLINK_TLS_CERT", "", "TLS certificate file (PEM); with --tls-key, uplink serves HTTPS and HTTP/2")
-	key := fs.String("tls-key", "UPLINK_TLS_KEY", "", "TLS private key file (PEM)")
-	apiKey := fs.String("api-key", "UPLINK_API_KEY", "", "an API key to accept besides the managed ones, for scripts and tests (prefer the environment variable: flags show in the process list)")
-	lease := fs.Duration("upload-lease", "UPLINK_UPLOAD_LEASE", 24*time.Hour, "how long an unfinished upload may go without a new piece before it is abandoned")
-	cors := fs.String("api-cors-origins", "UPLINK_API_CORS_ORIGINS", "", "comma-separated origins (https://site.example) allowed to call the management API from a browser")
-	shutdown := fs.Duration("shutdown-timeout", "UPLINK_SHUTDOWN_TIMEOUT", 30*time.Second, "how long to let requests in flight finish when stopping")
-	if err := fs.parse(args); err != nil {
+	f := newServeFlags(getenv, out)
+	if err := f.fs.parse(args); err != nil {
 		return serveConfig{}, err
 	}
-	if fs.NArg() > 0 {
-		return serveConfig{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	if f.fs.NArg() > 0 {
+		return serveConfig{}, fmt.Errorf("unexpected argument %q", f.fs.Arg(0))
 	}
 	c := serveConfig{
-		addr: *addr, dataDir: *data, publicURL: *public, tlsCert: *cert, tlsKey: *key,
-		apiKey: *apiKey, lease: *lease, shutdown: *shutdown,
+		addr: *f.addr, dataDir: *f.data, publicURL: *f.public, tlsCert: *f.cert, tlsKey: *f.key,
+		apiKey: *f.apiKey, lease: *f.lease, shutdown: *f.shutdown,
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return c, fmt.Errorf("--tls-cert and --tls-key must be given together")
@@ -149,7 +207,7 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	}
 	if c.publicURL != "" {
 		u, err := url.Parse(c.publicURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 			return c, fmt.Errorf("invalid --public-url %q: want an absolute http or https URL", c.publicURL)
 		}
 		c.publicURL = strings.TrimRight(c.publicURL, "/")
@@ -157,7 +215,7 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	if c.apiKey != "" && len(c.apiKey) < 16 {
 		return c, fmt.Errorf("UPLINK_API_KEY must be at least 16 characters long")
 	}
-	for _, o := range strings.Split(*cors, ",") {
+	for _, o := range strings.Split(*f.cors, ",") {
 		if o = strings.TrimSpace(o); o == "" {
 			continue
 		}

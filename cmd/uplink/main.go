@@ -26,6 +26,7 @@ Usage:
   uplink apikey revoke ID               revoke an API key
   uplink version                        print the version
 
+The apikey commands take --data DIR [$UPLINK_DATA] like serve.
 Run "uplink <command> --help" for a command's flags.
 `
 
@@ -51,6 +52,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stdout, version())
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
+		fmt.Fprintln(stdout)
+		newServeFlags(getenv, stdout).fs.Usage()
 	default:
 		fmt.Fprintf(stderr, "uplink: unknown command %q\n\n%s", args[0], usage)
 		return 2

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/uplink-video/uplink/store"
@@ -74,16 +75,26 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log.Info("recovered uploads", "abandoned", report.Abandoned, "orphans", report.Orphans,
 		"trimmed", report.Trimmed, "drained", report.Drained, "unexpected", report.Unexpected)
 
+	// Load the certificate before listening, so that a bad one stops
+	// uplink before it announces itself.
+	var tlsConfig *tls.Config
+	scheme := "http"
+	if cfg.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.tlsCert, cfg.tlsKey)
+		if err != nil {
+			return fmt.Errorf("load --tls-cert and --tls-key: %w", err)
+		}
+		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		scheme = "https"
+	}
+
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return err
 	}
-	scheme := "http"
-	if cfg.tlsCert != "" {
-		scheme = "https"
-	}
+	listenURL := scheme + "://" + ln.Addr().String()
 	if cfg.publicURL == "" {
-		cfg.publicURL = scheme + "://" + ln.Addr().String()
+		cfg.publicURL = defaultPublicURL(scheme, ln.Addr())
 	}
 
 	handler := web.New(web.Deps{
@@ -104,18 +115,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	if cfg.tlsCert != "" {
-		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-	}
+	srv.TLSConfig = tlsConfig
 
-	printWelcome(stdout, cfg, a.fresh)
+	printWelcome(stdout, cfg, listenURL, a.fresh)
 
 	go maintain(ctx, a, log)
 
 	errc := make(chan error, 1)
 	go func() {
-		if cfg.tlsCert != "" {
-			errc <- srv.ServeTLS(ln, cfg.tlsCert, cfg.tlsKey)
+		if tlsConfig != nil {
+			errc <- srv.ServeTLS(ln, "", "")
 		} else {
 			errc <- srv.Serve(ln)
 		}
@@ -134,9 +143,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return nil
 }
 
+// defaultPublicURL is the base URL handed out when none is configured: the
+// listening address, except that a wildcard host (0.0.0.0 or ::, as in the
+// container image), which no client can reach, becomes localhost.
+func defaultPublicURL(scheme string, addr net.Addr) string {
+	hostport := addr.String()
+	if tcp, ok := addr.(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
+		hostport = net.JoinHostPort("localhost", strconv.Itoa(tcp.Port))
+	}
+	return scheme + "://" + hostport
+}
+
 // printWelcome tells the operator where uplink is and what to do next.
-func printWelcome(w io.Writer, cfg serveConfig, fresh bool) {
-	fmt.Fprintf(w, "uplink is listening on %s\n", cfg.publicURL)
+func printWelcome(w io.Writer, cfg serveConfig, listenURL string, fresh bool) {
+	fmt.Fprintf(w, "uplink is listening on %s\n", listenURL)
 	fmt.Fprintf(w, "  API base URL for api.video SDKs: %s\n", cfg.publicURL)
 	fmt.Fprintf(w, "  data directory: %s\n", cfg.dataDir)
 	if fresh {
