@@ -1,18 +1,24 @@
 # syntax=docker/dockerfile:1
-# Build: a static binary (modernc.org/sqlite needs no cgo).
-FROM golang:1.26 AS build
+# Build: a static binary (modernc.org/sqlite needs no cgo), cross-compiled
+# on the build machine for the target platform.
+FROM --platform=$BUILDPLATFORM golang:1.26 AS build
+ARG TARGETOS TARGETARCH
+ENV GOTOOLCHAIN=auto
 WORKDIR /src
 COPY go.mod go.sum ./
-RUN go mod download
+RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/uplink ./cmd/uplink \
+RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
+    CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
+    go build -trimpath -ldflags="-s -w" -o /out/uplink ./cmd/uplink \
  && mkdir -p /out/data
 
-# Run: no shell, no package manager, a non-root user.
+# Run: no shell, no package manager, the distroless nonroot user (65532),
+# numeric so that Kubernetes' runAsNonRoot can check it.
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/uplink /usr/local/bin/uplink
-COPY --from=build --chown=nonroot:nonroot /out/data /data
-USER nonroot:nonroot
+COPY --from=build --chown=65532:65532 /out/data /data
+USER 65532:65532
 ENV UPLINK_ADDR=0.0.0.0:8080 UPLINK_DATA=/data
 VOLUME /data
 EXPOSE 8080
