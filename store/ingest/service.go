@@ -402,7 +402,7 @@ func (p *Piece) start(ctx context.Context, tok store.UploadToken, target string,
 		TokenID:        tok.ID,
 		Mode:           string(p.req.Range.Mode),
 		Status:         store.UploadUploading,
-		Filename:       cleanFilename(p.filename),
+		Filename:       CleanFilename(p.filename),
 		StartedAt:      now,
 		UpdatedAt:      now,
 		LeaseExpiresAt: now.Add(p.s.lease),
@@ -598,10 +598,10 @@ func lapsed(u store.Upload, now time.Time) bool {
 	return u.Status == store.UploadUploading && !now.Before(u.LeaseExpiresAt)
 }
 
-// cleanFilename keeps the base name of a multipart filename (some clients
+// CleanFilename keeps the base name of a multipart filename (some clients
 // send directories, with either slash), without control or bidirectional
 // formatting characters, and at most 255 characters long.
-func cleanFilename(name string) string {
+func CleanFilename(name string) string {
 	name = strings.ReplaceAll(name, `\`, "/")
 	name = path.Base(name)
 	if name == "." || name == "/" {
