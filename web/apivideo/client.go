@@ -1,0 +1,247 @@
+// Package apivideo is a small client for the parts of the api.video API
+// that uplink's links need: minting and deleting upload tokens, creating
+// and deleting videos, and uploading a part with a token.
+//
+// uplink serves that API itself, so the same client reaches either
+// uplink's own token endpoint (through an in-process transport) or a
+// remote api.video-compatible host (real api.video or another uplink).
+package apivideo
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Client talks to one api.video-compatible host.
+type Client struct {
+	base   *url.URL
+	apiKey string
+	hc     *http.Client
+}
+
+// New returns a client for the host at baseURL that authenticates with
+// apiKey (HTTP Basic, as api.video documents), sending requests through rt.
+func New(baseURL, apiKey string, rt http.RoundTripper) (*Client, error) {
+	u, err := url.Parse(strings.TrimRight(baseURL, "/"))
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return nil, fmt.Errorf("apivideo: invalid base URL %q", baseURL)
+	}
+	return &Client{base: u, apiKey: apiKey, hc: &http.Client{Transport: rt}}, nil
+}
+
+// NewTransport returns a transport for a remote host. There is no overall
+// timeout, since a part may take long on a slow uploader's link, but the
+// host must answer within a few minutes of receiving a request.
+func NewTransport() http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.ResponseHeaderTimeout = 5 * time.Minute
+	t.MaxIdleConnsPerHost = 32
+	// Parts stream from the uploader through uplink; large socket writes
+	// keep that stream moving with few system calls.
+	t.WriteBufferSize = 256 << 10
+	return t
+}
+
+// Error is a refusal from the host: its HTTP status and problem document.
+type Error struct {
+	Status int    `json:"status"`
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Name   string `json:"name"`
+	Detail string `json:"detail"`
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("apivideo: HTTP %d: %s %s", e.Status, e.Title, e.Detail)
+}
+
+// Code returns the last segment of the problem type, such as
+// "authentication-invalid-upload-token".
+func (e *Error) Code() string {
+	return e.Type[strings.LastIndex(e.Type, "/")+1:]
+}
+
+// Metadata is a key/value pair of a video's metadata.
+type Metadata struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// Video is the part of api.video's Video object uplink reads.
+type Video struct {
+	VideoID string `json:"videoId"`
+	Title   string `json:"title"`
+}
+
+// CreateToken mints an upload token that lives ttl seconds (0: forever).
+func (c *Client) CreateToken(ctx context.Context, ttl int) (string, error) {
+	var out struct {
+		Token string `json:"token"`
+	}
+	if err := c.do(ctx, http.MethodPost, "/upload-tokens", map[string]int{"ttl": ttl}, &out); err != nil {
+		return "", err
+	}
+	if out.Token == "" {
+		return "", fmt.Errorf("apivideo: the host returned no token")
+	}
+	return out.Token, nil
+}
+
+// DeleteToken deletes an upload token, so that it uploads nothing more.
+// A token that is already gone is not an error.
+func (c *Client) DeleteToken(ctx context.Context, token string) error {
+	err := c.do(ctx, http.MethodDelete, "/upload-tokens/"+url.PathEscape(token), nil, nil)
+	if e, ok := err.(*Error); ok && e.Status == http.StatusNotFound {
+		return nil
+	}
+	return err
+}
+
+// NewVideo holds the attributes of a video to create.
+type NewVideo struct {
+	Title       string     `json:"title"`
+	Description string     `json:"description,omitempty"`
+	Metadata    []Metadata `json:"metadata,omitempty"`
+}
+
+// CreateVideo creates an empty video that a token upload can fill.
+func (c *Client) CreateVideo(ctx context.Context, v NewVideo) (Video, error) {
+	var out Video
+	if err := c.do(ctx, http.MethodPost, "/videos", v, &out); err != nil {
+		return Video{}, err
+	}
+	if out.VideoID == "" {
+		return Video{}, fmt.Errorf("apivideo: the host returned no videoId")
+	}
+	return out, nil
+}
+
+// DeleteVideo deletes a video. A video that is already gone is not an
+// error.
+func (c *Client) DeleteVideo(ctx context.Context, videoID string) error {
+	err := c.do(ctx, http.MethodDelete, "/videos/"+url.PathEscape(videoID), nil, nil)
+	if e, ok := err.(*Error); ok && e.Status == http.StatusNotFound {
+		return nil
+	}
+	return err
+}
+
+// Part is one part of a token upload into an existing video.
+type Part struct {
+	Token    string
+	VideoID  string
+	Filename string
+	Number   int   // 1-based.
+	Total    int   // Number of parts.
+	Size     int64 // Exact number of bytes Body yields.
+	Body     io.Reader
+}
+
+// UploadPart sends one part with POST /upload?token=, in the browser
+// uploader's format: videoId before the file, "Content-Range: part n/N".
+// The body streams from p.Body; the request's length is computed up front
+// so that the host sees a Content-Length, as with the official clients.
+func (c *Client) UploadPart(ctx context.Context, p Part) (Video, error) {
+	var head, tail bytes.Buffer
+	sw := &switchWriter{w: &head}
+	mw := multipart.NewWriter(sw)
+	if err := mw.WriteField("videoId", p.VideoID); err != nil {
+		return Video{}, err
+	}
+	if _, err := mw.CreateFormFile("file", p.Filename); err != nil {
+		return Video{}, err
+	}
+	sw.w = &tail
+	if err := mw.Close(); err != nil {
+		return Video{}, err
+	}
+	body := io.MultiReader(&head, io.LimitReader(p.Body, p.Size), &tail)
+	u := c.url("/upload")
+	u.RawQuery = url.Values{"token": {p.Token}}.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), body)
+	if err != nil {
+		return Video{}, err
+	}
+	req.ContentLength = int64(head.Len()) + p.Size + int64(tail.Len())
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Content-Range", "part "+strconv.Itoa(p.Number)+"/"+strconv.Itoa(p.Total))
+	var out Video
+	if err := c.send(req, &out); err != nil {
+		return Video{}, err
+	}
+	return out, nil
+}
+
+// switchWriter lets the multipart framing before and after the file be
+// captured into separate buffers.
+type switchWriter struct{ w io.Writer }
+
+func (s *switchWriter) Write(p []byte) (int, error) { return s.w.Write(p) }
+
+func (c *Client) url(path string) *url.URL {
+	u := *c.base
+	u.Path = strings.TrimRight(u.Path, "/") + path
+	return &u
+}
+
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.url(path).String(), body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.apiKey != "" {
+		req.SetBasicAuth(c.apiKey, "")
+	}
+	return c.send(req, out)
+}
+
+// maxResponse caps the JSON responses read; none of them is large.
+const maxResponse = 1 << 20
+
+func (c *Client) send(req *http.Request, out any) error {
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("apivideo: %s %s: %w", req.Method, req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return fmt.Errorf("apivideo: %s %s: read response: %w", req.Method, req.URL.Path, err)
+	}
+	if resp.StatusCode >= 400 {
+		e := &Error{Status: resp.StatusCode}
+		if json.Unmarshal(b, e) != nil || e.Title == "" {
+			e.Title = strings.TrimSpace(string(b))
+		}
+		e.Status = resp.StatusCode
+		return e
+	}
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		return nil
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("apivideo: %s %s: decode response: %w", req.Method, req.URL.Path, err)
+	}
+	return nil
+}
