@@ -119,7 +119,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	printWelcome(stdout, cfg, listenURL, a.fresh)
 
-	go maintain(ctx, a, log)
+	// Maintenance stops, and is waited for, before the store closes.
+	mctx, stopMaintenance := context.WithCancel(ctx)
+	maintained := make(chan struct{})
+	go func() {
+		defer close(maintained)
+		maintain(mctx, a, log)
+	}()
+	defer func() {
+		stopMaintenance()
+		<-maintained
+	}()
 
 	errc := make(chan error, 1)
 	go func() {
@@ -138,6 +148,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdown)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
+		// Shutdown leaves late handlers running: close their
+		// connections so that they end before the store closes.
+		srv.Close()
 		log.Warn("requests still running at shutdown were cut off", "err", err)
 	}
 	return nil
