@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	_ "modernc.org/sqlite" // Registers the "sqlite" driver.
@@ -44,7 +45,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	q.Add("_pragma", "foreign_keys(ON)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_txlock", "immediate")
-	dsn := "file:" + path + "?" + q.Encode()
+	// SQLite decodes percent-escapes in a "file:" URI's path, and would
+	// read a "?" or "#" in it as the start of the query or fragment.
+	escaped := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+	dsn := "file:" + escaped + "?" + q.Encode()
 
 	write, err := sql.Open("sqlite", dsn)
 	if err != nil {
