@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -82,16 +83,35 @@ func (a *API) handleTokenGet(c echo.Context) error {
 
 // handleTokenDelete handles "DELETE /upload-tokens/:uploadToken". Uploads
 // the token started stop accepting pieces.
+//
+// An expired token is "not found" to the API (api-contract.md 11.3), yet
+// the uploads it started may still finish under their lease (11.4). So
+// that an admin can still revoke such a token, DELETE revokes it before
+// answering 404.
 func (a *API) handleTokenDelete(c echo.Context) error {
-	t, err := a.activeToken(c)
+	ctx := c.Request().Context()
+	id, err := tokenParam(c)
 	if err != nil {
 		return err
 	}
-	if err := a.store.DeleteUploadToken(c.Request().Context(), t.ID); err != nil {
+	if !store.ValidID(store.PrefixUploadToken, id) {
+		return a.tokenNotFound()
+	}
+	t, err := a.store.FindUploadToken(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || err == nil && t.Deleted() {
+		return a.tokenNotFound()
+	}
+	if err != nil {
+		return err
+	}
+	if err := a.store.DeleteUploadToken(ctx, t.ID); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return a.tokenNotFound()
 		}
 		return err
+	}
+	if t.Expired(a.store.Now()) {
+		return a.tokenNotFound()
 	}
 	return c.NoContent(204)
 }
@@ -99,7 +119,10 @@ func (a *API) handleTokenDelete(c echo.Context) error {
 // activeToken loads the token named in the path; expired, deleted and
 // unknown tokens are all "not found" (api-contract.md 11.3).
 func (a *API) activeToken(c echo.Context) (store.UploadToken, error) {
-	id := c.Param("uploadToken")
+	id, err := tokenParam(c)
+	if err != nil {
+		return store.UploadToken{}, err
+	}
 	if !store.ValidID(store.PrefixUploadToken, id) {
 		return store.UploadToken{}, a.tokenNotFound()
 	}
@@ -108,6 +131,18 @@ func (a *API) activeToken(c echo.Context) (store.UploadToken, error) {
 		return store.UploadToken{}, a.tokenNotFound()
 	}
 	return t, err
+}
+
+// tokenParam returns the uploadToken path parameter. Echo lets a route's
+// last parameter take the rest of the path, slashes included, so
+// /upload-tokens/{token}/anything lands here; that is an unknown route,
+// not an unknown token.
+func tokenParam(c echo.Context) (string, error) {
+	id := c.Param("uploadToken")
+	if strings.Contains(id, "/") {
+		return "", echo.ErrNotFound
+	}
+	return id, nil
 }
 
 func (a *API) tokenNotFound() error {
