@@ -81,7 +81,9 @@ type app struct {
 	key string
 
 	mu   sync.Mutex
+	cond *sync.Cond    // Signalled when a request finishes.
 	seen []http.Header // Request headers as the server received them.
+	done int           // Requests the server has finished handling.
 }
 
 type appConfig struct {
@@ -150,15 +152,40 @@ func newApp(t *testing.T, opts ...appOption) *app {
 		APICORSOrigins: cfg.corsOrigins,
 		Version:        "test",
 	})
+	a.cond = sync.NewCond(&a.mu)
 	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.mu.Lock()
 		a.seen = append(a.seen, r.Header.Clone())
 		a.mu.Unlock()
+		defer func() {
+			a.mu.Lock()
+			a.done++
+			a.cond.Broadcast()
+			a.mu.Unlock()
+		}()
 		handler.ServeHTTP(w, r)
 	})
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return a
+}
+
+// requests returns how many requests the server has received.
+func (a *app) requests() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.seen)
+}
+
+// waitIdle waits until the server has received more than n requests and
+// finished handling every one it received: for requests whose client went
+// away before the answer.
+func (a *app) waitIdle(n int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for len(a.seen) <= n || a.done < len(a.seen) {
+		a.cond.Wait()
+	}
 }
 
 // lastHeaders returns the headers of the last request the server received.
@@ -233,16 +260,26 @@ func (h httpTest) Run(t *testing.T, a *app) *response {
 
 func send(t *testing.T, req *http.Request) *response {
 	t.Helper()
-	res, err := http.DefaultClient.Do(req)
+	r, err := roundTrip(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	return r
+}
+
+// roundTrip sends a request and reads the whole response; unlike send it
+// may be called from any goroutine.
+func roundTrip(req *http.Request) (*response, error) {
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
-		t.Fatalf("%s %s: reading the body: %v", req.Method, req.URL, err)
+		return nil, fmt.Errorf("reading the body: %w", err)
 	}
-	return &response{Code: res.StatusCode, Header: res.Header, Body: b}
+	return &response{Code: res.StatusCode, Header: res.Header, Body: b}, nil
 }
 
 func clip(b []byte) string {
@@ -657,6 +694,12 @@ type upload struct {
 // and an exact Content-Length, as the Go and Node clients do.
 func (a *app) upload(t *testing.T, u upload) *response {
 	t.Helper()
+	return send(t, a.uploadRequest(t, u))
+}
+
+// uploadRequest builds the request upload sends.
+func (a *app) uploadRequest(t *testing.T, u upload) *http.Request {
+	t.Helper()
 	body, n, ctype := multipartBody(t, u.parts)
 	q := "token=" + u.token
 	if u.query != "" {
@@ -674,7 +717,7 @@ func (a *app) upload(t *testing.T, u upload) *response {
 	for k, v := range u.header {
 		req.Header[textproto.CanonicalMIMEHeaderKey(k)] = []string{v}
 	}
-	return send(t, req)
+	return req
 }
 
 // uploadOK sends an upload that must succeed, and returns the video.

@@ -497,6 +497,23 @@ func TestUploadLeaseRunsOut(t *testing.T) {
 	if files := a.blobFiles(t); len(files) != 0 {
 		t.Errorf("blob files left after abandoning: %v", files)
 	}
+
+	// A video made with POST /videos survives its abandoned upload, empty,
+	// and can be filled again.
+	c := a.createVideo(t, `{"title":"kept"}`)
+	a.uploadOK(t, upload{token: tok, contentRange: "part 1/2", parts: []formPart{field("videoId", c.VideoID), file("l.mp4", data[:partSize])}})
+	a.clock.Advance(2 * time.Hour)
+	a.wantProblem(t, a.upload(t, upload{token: tok, contentRange: "part 2/2", parts: []formPart{file("l.mp4", data[partSize:]), field("videoId", c.VideoID)}}),
+		400, "upload-abandoned", "videoId")
+	if got := wantVideo(t, a.do(t, "GET", "/videos/"+c.VideoID, ""), 200); got.Title != "kept" || got.Assets.MP4 != "" {
+		t.Errorf("container after abandonment=%+v", got)
+	}
+	if st := a.status(t, c.VideoID); st.Ingest != nil {
+		t.Errorf("container status after abandonment=%s, want no ingest", st)
+	}
+	a.uploadOK(t, upload{token: tok, contentRange: "part 1/2", parts: []formPart{field("videoId", c.VideoID), file("l.mp4", data[:partSize])}})
+	a.uploadOK(t, upload{token: tok, contentRange: "part 2/2", parts: []formPart{field("videoId", c.VideoID), file("l.mp4", data[partSize:])}})
+	a.wantSource(t, c.VideoID, data)
 }
 
 // split cuts data into pieces of size n (the last one shorter).
@@ -507,4 +524,40 @@ func split(data []byte, n int) [][]byte {
 		data = data[n:]
 	}
 	return append(out, data)
+}
+
+// TestUploadVideoIDAfterFileOverridesGuess: a part without videoId before
+// the file looks like the next part of the token's open upload, but the
+// videoId after the file names another video. The part goes there, and
+// the open upload is left as it was.
+func TestUploadVideoIDAfterFileOverridesGuess(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	tok := a.createToken(t, 0)
+	dataA, dataB := randomData(18, 2*partSize+7), randomData(19, 2*partSize+9)
+	chunksA, chunksB := split(dataA, partSize), split(dataB, partSize)
+
+	open := a.uploadOK(t, upload{token: tok, contentRange: "part 1/3", parts: []formPart{file("a.mp4", chunksA[0])}})
+	other := a.createVideo(t, `{"title":"B"}`)
+	before := a.snapshot(t, open.VideoID)
+
+	// Part 2/3 of B, named only after the file.
+	got := a.uploadOK(t, upload{token: tok, contentRange: "part 2/3", parts: []formPart{file("b.mp4", chunksB[1]), field("videoId", other.VideoID)}})
+	if got.VideoID != other.VideoID {
+		t.Fatalf("videoId=%q, want=%q", got.VideoID, other.VideoID)
+	}
+	if after := a.snapshot(t, open.VideoID); after.statuses[open.VideoID] != before.statuses[open.VideoID] {
+		t.Errorf("the open upload changed:\nbefore: %s\nafter:  %s", before.statuses[open.VideoID], after.statuses[open.VideoID])
+	}
+	if got := a.status(t, other.VideoID).String(); got != "uploading parts=[2]/3 filesize=null" {
+		t.Errorf("B: status=%q", got)
+	}
+
+	// Both uploads complete with their own bytes.
+	a.uploadOK(t, upload{token: tok, contentRange: "part 2/3", parts: []formPart{file("a.mp4", chunksA[1]), field("videoId", open.VideoID)}})
+	a.uploadOK(t, upload{token: tok, contentRange: "part 3/3", parts: []formPart{field("videoId", open.VideoID), file("a.mp4", chunksA[2])}})
+	a.uploadOK(t, upload{token: tok, contentRange: "part 1/3", parts: []formPart{field("videoId", other.VideoID), file("b.mp4", chunksB[0])}})
+	a.uploadOK(t, upload{token: tok, contentRange: "part 3/3", parts: []formPart{field("videoId", other.VideoID), file("b.mp4", chunksB[2])}})
+	a.wantSource(t, open.VideoID, dataA)
+	a.wantSource(t, other.VideoID, dataB)
 }
