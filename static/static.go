@@ -5,5 +5,5 @@ import "embed"
 
 // Files holds the assets, under css/ and js/.
 //
-//go:embed css
+//go:embed css js
 var Files embed.FS
