@@ -23,6 +23,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 		s.api.HandleError(err, c)
 		return
 	}
+	if v, _ := c.Get(ctxJSONErrors).(bool); v {
+		s.writeUploaderError(c, err)
+		return
+	}
 	status, heading, message := http.StatusInternalServerError, "Something went wrong",
 		"The error was logged. Try again in a moment; if it keeps happening, tell the administrator."
 	var he *echo.HTTPError

@@ -16,15 +16,16 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/healthz", s.handleHealth)
 	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", http.FileServerFS(s.assets))))
 
-	s.api.Register(e)
-}
+	// Public upload links: the page, the embed, and the endpoints the
+	// uploader script calls. State-changing calls must come from this
+	// origin (the page or the embed itself).
+	e.GET("/u/:id", s.handleUploadPage)
+	e.GET("/embed/:id", s.handleEmbed)
+	same := sameOrigin()
+	e.POST("/u/:id/uploads", s.handleUploadStart, jsonErrors, same)
+	e.GET("/u/:id/uploads/:videoId", s.handleUploadStatus, jsonErrors)
+	e.PUT("/u/:id/uploads/:videoId/parts/:n", s.handleUploadPart, jsonErrors, same)
+	e.DELETE("/u/:id/uploads/:videoId", s.handleUploadCancel, jsonErrors, same)
 
-// securityHeaders sets the headers every response carries.
-func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		h := c.Response().Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "same-origin")
-		return next(c)
-	}
+	s.api.Register(e)
 }

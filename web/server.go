@@ -1,10 +1,9 @@
 // Package web is uplink's HTTP application: the Echo instance, the
-// browser-facing pages, and the api.video-compatible API mounted beside
-// them at the host root.
+// browser-facing pages, the upload links' endpoints, and the
+// api.video-compatible API mounted beside them at the host root.
 package web
 
 import (
-	"context"
 	"io/fs"
 	"log/slog"
 	"strings"
@@ -15,27 +14,39 @@ import (
 	"github.com/uplink-video/uplink/store"
 	"github.com/uplink-video/uplink/store/ingest"
 	"github.com/uplink-video/uplink/web/api"
+	"github.com/uplink-video/uplink/web/apivideo"
+	"github.com/uplink-video/uplink/web/links"
 )
 
 // Deps are what the web application needs; cmd/uplink builds them.
 type Deps struct {
 	Store  *store.Store
 	Ingest *ingest.Service
+	// API is the api.video-compatible API. When nil, New builds one from
+	// the fields below.
+	API *api.API
+	// Links runs uploads through links. When nil, New builds one whose
+	// uploads go to this server's own token endpoint.
+	Links *links.Service
 	// ExtraAPIKey is an API key accepted besides the managed ones.
 	ExtraAPIKey string
 	// PublicURL is the base of every absolute URL uplink hands out.
 	PublicURL string
 	// APICORSOrigins may call the API's management endpoints from a browser.
 	APICORSOrigins []string
-	Version        string
-	Logger         *slog.Logger
+	// ChunkSize is the part size for uploads through links.
+	ChunkSize int64
+	Version   string
+	Logger    *slog.Logger
 }
 
 // Server holds the application's dependencies for its handlers.
 type Server struct {
 	store     *store.Store
 	api       *api.API
+	links     *links.Service
 	publicURL string
+	chunkSize int64
 	version   string
 	log       *slog.Logger
 	assets    fs.FS
@@ -44,23 +55,27 @@ type Server struct {
 // New builds the application and returns its Echo instance, ready to serve.
 func New(d Deps) *echo.Echo {
 	if d.Logger == nil {
-		d.Logger = slog.New(slog.DiscardHandler)
+		d.Logger = log0()
+	}
+	if d.ChunkSize == 0 {
+		d.ChunkSize = links.DefaultChunkSize
 	}
 	s := &Server{
 		store:     d.Store,
+		api:       d.API,
+		links:     d.Links,
 		publicURL: strings.TrimRight(d.PublicURL, "/"),
+		chunkSize: d.ChunkSize,
 		version:   d.Version,
 		log:       d.Logger,
 		assets:    static.Files,
 	}
-	s.api = api.New(api.Deps{
-		Store:       d.Store,
-		Ingest:      d.Ingest,
-		ExtraAPIKey: d.ExtraAPIKey,
-		PublicURL:   s.publicURL,
-		CORSOrigins: d.APICORSOrigins,
-		Logger:      d.Logger,
-	})
+	if s.api == nil {
+		s.api = NewAPI(d)
+	}
+	if s.links == nil {
+		s.links = LocalLinks(d.Store, s.api, links.Config{PublicURL: s.publicURL, ChunkSize: d.ChunkSize, Logger: d.Logger})
+	}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
@@ -69,6 +84,28 @@ func New(d Deps) *echo.Echo {
 	return e
 }
 
-// Ready reports whether the server can take requests: the database must
-// accept writes.
-func (s *Server) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
+// NewAPI builds the api.video-compatible API from d.
+func NewAPI(d Deps) *api.API {
+	return api.New(api.Deps{
+		Store:       d.Store,
+		Ingest:      d.Ingest,
+		ExtraAPIKey: d.ExtraAPIKey,
+		PublicURL:   d.PublicURL,
+		CORSOrigins: d.APICORSOrigins,
+		Logger:      d.Logger,
+	})
+}
+
+// LocalLinks returns a links service whose uploads go to a's token upload
+// endpoint in this process.
+func LocalLinks(st *store.Store, a *api.API, cfg links.Config) *links.Service {
+	// The base URL is never dialled: the in-process transport serves
+	// every request with the API's handler.
+	client, err := apivideo.New("http://uplink.internal", "", api.InProcess(a.Handler()))
+	if err != nil {
+		panic("web: in-process API client: " + err.Error())
+	}
+	return links.New(st, client, cfg)
+}
+
+func log0() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -150,22 +150,21 @@ func (d *durationValue) String() string { return time.Duration(*d).String() }
 
 // serveConfig is the configuration of "uplink serve".
 type serveConfig struct {
+	backendConfig
 	addr        string
-	dataDir     string
-	publicURL   string
 	tlsCert     string
 	tlsKey      string
 	apiKey      string
-	lease       time.Duration
 	corsOrigins []string
 	shutdown    time.Duration
 }
 
 // serveFlags are the settings of "uplink serve", defined on their flag set.
 type serveFlags struct {
-	fs                                          *flagSet
-	addr, data, public, cert, key, apiKey, cors *string
-	lease, shutdown                             *time.Duration
+	fs                      *flagSet
+	backend                 backendFlags
+	cert, key, apiKey, cors *string
+	shutdown                *time.Duration
 }
 
 // newServeFlags defines the serve command's settings. Its usage, written
@@ -174,13 +173,10 @@ func newServeFlags(getenv func(string) string, out io.Writer) *serveFlags {
 	fs := newFlagSet("serve", "uplink serve [flags]\n\nRuns the uplink server.", getenv, out)
 	return &serveFlags{
 		fs:       fs,
-		addr:     fs.String("addr", "UPLINK_ADDR", "127.0.0.1:8080", "address to listen on (host:port)"),
-		data:     fs.String("data", "UPLINK_DATA", "./data", "directory for the database and uploaded files"),
-		public:   fs.String("public-url", "UPLINK_PUBLIC_URL", "", "URL at which clients reach uplink, used in every absolute URL it hands out (default: http(s)://<addr>, with localhost for a wildcard host such as 0.0.0.0)"),
+		backend:  addBackendFlags(fs),
 		cert:     fs.String("tls-cert", "UPLINK_TLS_CERT", "", "TLS certificate file (PEM); with --tls-key, uplink serves HTTPS and HTTP/2"),
 		key:      fs.String("tls-key", "UPLINK_TLS_KEY", "", "TLS private key file (PEM)"),
 		apiKey:   fs.String("api-key", "UPLINK_API_KEY", "", "an API key to accept besides the managed ones, for scripts and tests (prefer the environment variable: flags show in the process list)"),
-		lease:    fs.Duration("upload-lease", "UPLINK_UPLOAD_LEASE", 24*time.Hour, "how long an unfinished upload may go without a new piece before it is abandoned"),
 		cors:     fs.String("api-cors-origins", "UPLINK_API_CORS_ORIGINS", "", "comma-separated origins (https://site.example) allowed to call the management API from a browser"),
 		shutdown: fs.Duration("shutdown-timeout", "UPLINK_SHUTDOWN_TIMEOUT", 30*time.Second, "how long to let requests in flight finish when stopping"),
 	}
@@ -195,22 +191,19 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	if f.fs.NArg() > 0 {
 		return serveConfig{}, fmt.Errorf("unexpected argument %q", f.fs.Arg(0))
 	}
+	// The public URL stays empty here when not set: serve derives it from
+	// the address it actually listens on.
+	bc, err := f.backend.config("")
+	if err != nil {
+		return serveConfig{}, err
+	}
 	c := serveConfig{
-		addr: *f.addr, dataDir: *f.data, publicURL: *f.public, tlsCert: *f.cert, tlsKey: *f.key,
-		apiKey: *f.apiKey, lease: *f.lease, shutdown: *f.shutdown,
+		backendConfig: bc,
+		addr:          *f.backend.addr, tlsCert: *f.cert, tlsKey: *f.key,
+		apiKey: *f.apiKey, shutdown: *f.shutdown,
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return c, fmt.Errorf("--tls-cert and --tls-key must be given together")
-	}
-	if c.dataDir == "" {
-		return c, fmt.Errorf("--data must not be empty")
-	}
-	if c.publicURL != "" {
-		u, err := url.Parse(c.publicURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-			return c, fmt.Errorf("invalid --public-url %q: want an absolute http or https URL", c.publicURL)
-		}
-		c.publicURL = strings.TrimRight(c.publicURL, "/")
 	}
 	if c.apiKey != "" && len(c.apiKey) < 16 {
 		return c, fmt.Errorf("UPLINK_API_KEY must be at least 16 characters long")

@@ -12,10 +12,9 @@ import (
 
 func TestParseServe(t *testing.T) {
 	defaults := serveConfig{
-		addr:     "127.0.0.1:8080",
-		dataDir:  "./data",
-		lease:    24 * time.Hour,
-		shutdown: 30 * time.Second,
+		addr:          "127.0.0.1:8080",
+		backendConfig: backendConfig{dataDir: "./data", lease: 24 * time.Hour, chunkSize: 16 << 20},
+		shutdown:      30 * time.Second,
 	}
 	for _, tt := range []struct {
 		description string
@@ -234,6 +233,9 @@ var serveSettings = []struct{ flag, env string }{
 	{"upload-lease", "UPLINK_UPLOAD_LEASE"},
 	{"api-cors-origins", "UPLINK_API_CORS_ORIGINS"},
 	{"shutdown-timeout", "UPLINK_SHUTDOWN_TIMEOUT"},
+	{"upstream-url", "UPLINK_UPSTREAM_URL"},
+	{"upstream-api-key", "UPLINK_UPSTREAM_API_KEY"},
+	{"chunk-size", "UPLINK_CHUNK_SIZE"},
 }
 
 func TestHelpListsEveryFlag(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	"github.com/uplink-video/uplink/store/blob"
 	"github.com/uplink-video/uplink/store/ingest"
 	"github.com/uplink-video/uplink/web"
+	"github.com/uplink-video/uplink/web/links"
 )
 
 // maintenanceEvery is how often abandoned uploads, orphaned blobs and
@@ -97,15 +98,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		cfg.publicURL = defaultPublicURL(scheme, ln.Addr())
 	}
 
-	handler := web.New(web.Deps{
+	deps := web.Deps{
 		Store:          a.store,
 		Ingest:         a.ingest,
 		ExtraAPIKey:    cfg.apiKey,
 		PublicURL:      cfg.publicURL,
 		APICORSOrigins: cfg.corsOrigins,
+		ChunkSize:      cfg.chunkSize,
 		Version:        version(),
 		Logger:         log,
-	})
+	}
+	deps.API = web.NewAPI(deps)
+	if deps.Links, err = newLinks(a, deps, cfg.backendConfig, log); err != nil {
+		return err
+	}
+	handler := web.New(deps)
 	srv := &http.Server{
 		Handler: handler,
 		// Headers must arrive promptly; bodies may take as long as a
@@ -124,7 +131,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	maintained := make(chan struct{})
 	go func() {
 		defer close(maintained)
-		maintain(mctx, a, log)
+		maintain(mctx, a, deps.Links, log)
 	}()
 	defer func() {
 		stopMaintenance()
@@ -186,7 +193,7 @@ func printWelcome(w io.Writer, cfg serveConfig, listenURL string, fresh bool) {
 
 // maintain reclaims abandoned uploads, orphaned blobs and expired access
 // tokens until ctx is done.
-func maintain(ctx context.Context, a *app, log *slog.Logger) {
+func maintain(ctx context.Context, a *app, l *links.Service, log *slog.Logger) {
 	t := time.NewTicker(maintenanceEvery)
 	defer t.Stop()
 	for {
@@ -200,6 +207,11 @@ func maintain(ctx context.Context, a *app, log *slog.Logger) {
 			log.Error("reclaiming uploads", "err", err)
 		} else if r.Abandoned+r.Orphans > 0 {
 			log.Info("reclaimed uploads", "abandoned", r.Abandoned, "orphans", r.Orphans)
+		}
+		if n, err := l.Reclaim(ctx); err != nil {
+			log.Error("reclaiming link uploads", "err", err)
+		} else if n > 0 {
+			log.Info("freed the slots of abandoned link uploads", "count", n)
 		}
 		if _, err := a.store.DeleteExpiredAuthTokens(ctx); err != nil {
 			log.Error("deleting expired access tokens", "err", err)

@@ -1,0 +1,109 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/uplink-video/uplink/store"
+	"github.com/uplink-video/uplink/templates"
+	"github.com/uplink-video/uplink/web/links"
+)
+
+// uploaderScript is the URL of the uploader module.
+const uploaderScript = "/static/js/uploader.js"
+
+// handleUploadPage handles "GET /u/:id": the public upload page.
+func (s *Server) handleUploadPage(c echo.Context) error {
+	return s.renderUploader(c, false)
+}
+
+// handleEmbed handles "GET /embed/:id": the uploader without page chrome,
+// for an iframe on the origins the link allows.
+func (s *Server) handleEmbed(c echo.Context) error {
+	return s.renderUploader(c, true)
+}
+
+func (s *Server) renderUploader(c echo.Context, embed bool) error {
+	l, err := s.links.Open(c.Request().Context(), c.Param("id"))
+	var ref *links.Refusal
+	if errors.As(err, &ref) {
+		if embed && l.ID != "" {
+			allowFraming(c, l.EmbedOrigins)
+		}
+		return s.renderUnavailable(c, ref.Status, ref.Title, ref.Detail, embed)
+	}
+	if err != nil {
+		return err
+	}
+	if embed {
+		if len(l.EmbedOrigins) == 0 {
+			return s.renderUnavailable(c, http.StatusForbidden, "This link cannot be embedded.",
+				"Open it in its own tab instead: "+s.links.URL(l), true)
+		}
+		allowFraming(c, l.EmbedOrigins)
+	}
+	return render(c, http.StatusOK, templates.Upload(s.uploadPage(c, l, embed)))
+}
+
+func (s *Server) renderUnavailable(c echo.Context, status int, heading, message string, embed bool) error {
+	return render(c, status, templates.LinkUnavailable(templates.LinkUnavailablePage{
+		Page: s.page(heading), Status: status, Heading: heading, Message: message, Embed: embed,
+	}))
+}
+
+// uploadPage builds the upload page's view model.
+func (s *Server) uploadPage(c echo.Context, l store.Link, embed bool) templates.UploadPage {
+	now := s.store.Now()
+	m := templates.UploadPage{
+		Page:         s.page(l.Label),
+		LinkID:       l.ID,
+		Label:        l.Label,
+		Message:      l.Message,
+		ClosesText:   links.ClosesText(l.ExpiresAt, now),
+		Remaining:    l.Remaining(),
+		MaxSize:      l.MaxSize,
+		TypesText:    capitalize(links.TypesText(l.AllowedTypes)),
+		Accept:       accept(l.AllowedTypes),
+		AskName:      l.AskName,
+		ChunkSize:    s.chunkSize,
+		Embed:        embed,
+		EmbedOrigins: l.EmbedOrigins,
+		ScriptURL:    uploaderScript,
+		Nonce:        nonce(c),
+	}
+	if l.ExpiresAt != nil {
+		m.ClosesAt = l.ExpiresAt.Format(time.RFC3339)
+	}
+	switch {
+	case l.MaxUploads == 1:
+		m.MaxUploadsText = "One upload"
+	case l.MaxUploads > 1:
+		m.MaxUploadsText = fmt.Sprintf("Up to %d uploads (%d left)", l.MaxUploads, l.Remaining())
+	}
+	if l.MaxSize > 0 {
+		m.MaxSizeText = "Up to " + links.FormatBytes(l.MaxSize) + " per file"
+	}
+	return m
+}
+
+// accept is the file picker's accept attribute for the link's types. It is
+// a convenience only: the server checks the content.
+func accept(types []string) string {
+	for _, t := range types {
+		if t == "any" {
+			return ""
+		}
+	}
+	return "video/*,.mp4,.m4v,.mov,.webm,.mkv,.avi,.ts,.mts,.m2ts,.mpg,.mpeg,.flv,.wmv,.3gp"
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
+}

@@ -1,0 +1,165 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/uplink-video/uplink/store"
+	"github.com/uplink-video/uplink/web/links"
+)
+
+// ctxJSONErrors marks routes whose errors are answered as JSON problems
+// for the uploader script, rather than as pages.
+const ctxJSONErrors = "json-errors"
+
+func jsonErrors(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Set(ctxJSONErrors, true)
+		return next(c)
+	}
+}
+
+// uploadSession is what the uploader script learns about an upload.
+type uploadSession struct {
+	VideoID       string   `json:"videoId"`
+	Filename      string   `json:"filename"`
+	Size          int64    `json:"size"`
+	ChunkSize     int64    `json:"chunkSize"`
+	TotalParts    int      `json:"totalParts"`
+	NextPart      int      `json:"nextPart"`
+	UploadedBytes int64    `json:"uploadedBytes"`
+	Complete      bool     `json:"complete"`
+	Receipt       *receipt `json:"receipt"`
+}
+
+type receipt struct {
+	Filename    string `json:"filename"`
+	Size        int64  `json:"size"`
+	SHA256      string `json:"sha256"`
+	CompletedAt string `json:"completedAt"`
+}
+
+func sessionJSON(u store.LinkUpload) uploadSession {
+	j := uploadSession{
+		VideoID: u.VideoID, Filename: u.Filename, Size: u.Size, ChunkSize: u.ChunkSize,
+		TotalParts: u.TotalParts, NextPart: u.NextPart, UploadedBytes: u.Received(),
+		Complete: u.Status == store.LinkUploadCompleted,
+	}
+	if j.Complete && u.CompletedAt != nil {
+		j.Receipt = &receipt{Filename: u.Filename, Size: u.Size, SHA256: u.SHA256, CompletedAt: u.CompletedAt.Format(time.RFC3339)}
+	}
+	return j
+}
+
+// startRequest is the body of POST /u/:id/uploads.
+type startRequest struct {
+	Filename      string `json:"filename"`
+	Size          int64  `json:"size"`
+	LastModified  int64  `json:"lastModified"`
+	Type          string `json:"type"`
+	Title         string `json:"title"`
+	Description   string `json:"description"`
+	UploaderName  string `json:"uploaderName"`
+	UploaderEmail string `json:"uploaderEmail"`
+}
+
+// handleUploadStart handles "POST /u/:id/uploads": start an upload through
+// the link, or resume the unfinished upload of the same file.
+func (s *Server) handleUploadStart(c echo.Context) error {
+	var in startRequest
+	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, 64<<10))
+	if err := dec.Decode(&in); err != nil {
+		return &links.Refusal{Status: http.StatusBadRequest, Code: links.CodeInvalid,
+			Title: "The request is not valid.", Detail: "Send the file's name, size and lastModified as JSON."}
+	}
+	u, resumed, err := s.links.Start(c.Request().Context(), c.Param("id"), links.StartRequest{
+		Filename: in.Filename, Size: in.Size, LastModified: in.LastModified,
+		Title: in.Title, Description: in.Description, Name: in.UploaderName, Email: in.UploaderEmail,
+	})
+	if err != nil {
+		return err
+	}
+	status := http.StatusCreated
+	if resumed {
+		status = http.StatusOK
+	}
+	return c.JSON(status, sessionJSON(u))
+}
+
+// handleUploadStatus handles "GET /u/:id/uploads/:videoId": which parts the
+// server holds, the source of truth for resuming.
+func (s *Server) handleUploadStatus(c echo.Context) error {
+	u, err := s.links.Session(c.Request().Context(), c.Param("id"), c.Param("videoId"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, sessionJSON(u))
+}
+
+// handleUploadPart handles "PUT /u/:id/uploads/:videoId/parts/:n": the raw
+// bytes of one part, streamed on to the token upload endpoint with the
+// link's token. The body is never held in memory.
+func (s *Server) handleUploadPart(c echo.Context) error {
+	n, err := strconv.Atoi(c.Param("n"))
+	if err != nil {
+		return &links.Refusal{Status: http.StatusBadRequest, Code: links.CodePartOutOfRange,
+			Title: "There is no such part.", Detail: "Parts are numbered from 1."}
+	}
+	r := c.Request()
+	u, err := s.links.PutPart(r.Context(), c.Param("id"), c.Param("videoId"), n, r.ContentLength, r.Body)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, sessionJSON(u))
+}
+
+// handleUploadCancel handles "DELETE /u/:id/uploads/:videoId".
+func (s *Server) handleUploadCancel(c echo.Context) error {
+	if err := s.links.Cancel(c.Request().Context(), c.Param("id"), c.Param("videoId")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// uploaderProblem is the error body the uploader script reads: a problem
+// document with a stable code.
+type uploaderProblem struct {
+	Type     string `json:"type"`
+	Title    string `json:"title"`
+	Status   int    `json:"status"`
+	Detail   string `json:"detail"`
+	Code     string `json:"code"`
+	NextPart int    `json:"nextPart,omitempty"`
+}
+
+// writeUploaderError answers an error on the uploader's endpoints.
+func (s *Server) writeUploaderError(c echo.Context, err error) {
+	var (
+		ref *links.Refusal
+		he  *echo.HTTPError
+		mbe *http.MaxBytesError
+	)
+	p := uploaderProblem{Status: http.StatusInternalServerError, Code: "internal-error",
+		Title: "Something went wrong on the server.", Detail: "The error was logged. The upload goes on by itself in a moment."}
+	switch {
+	case errors.As(err, &ref):
+		p = uploaderProblem{Status: ref.Status, Code: ref.Code, Title: ref.Title, Detail: ref.Detail, NextPart: ref.NextPart}
+	case errors.As(err, &mbe):
+		p = uploaderProblem{Status: http.StatusRequestEntityTooLarge, Code: links.CodeInvalid, Title: "The request is too large.", Detail: "Reload the page and try again."}
+	case errors.As(err, &he) && he.Code < 500:
+		p = uploaderProblem{Status: he.Code, Code: "request-refused", Title: http.StatusText(he.Code) + ".", Detail: "Reload the page and try again."}
+	default:
+		if c.Request().Context().Err() == nil {
+			s.log.Error("upload request failed", "method", c.Request().Method, "path", c.Path(), "err", err)
+		}
+	}
+	p.Type = "about:blank"
+	c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
+	c.Response().WriteHeader(p.Status)
+	_ = json.NewEncoder(c.Response()).Encode(p)
+}
