@@ -79,6 +79,8 @@ func (s *Server) uploadPage(c echo.Context, l store.Link, embed bool) templates.
 		m.ClosesAt = l.ExpiresAt.Format(time.RFC3339)
 	}
 	switch {
+	case l.MaxUploads == 1 && l.InFlight > 0:
+		m.MaxUploadsText = "One upload, in progress: to continue it, choose the same file again"
 	case l.MaxUploads == 1:
 		m.MaxUploadsText = "One upload"
 	case l.MaxUploads > 1:

@@ -49,6 +49,9 @@ func (a *API) handleUpload(c echo.Context) error {
 		return a.problem(ingest.CodeNoFile, "file", "The body must be multipart/form-data with the file in one part.")
 	}
 
+	// On a refusal the handler returns at once, without reading the rest
+	// of the body: the server answers and closes the connection rather
+	// than read up to 200 MiB it will not keep.
 	var (
 		piece              *ingest.Piece
 		videoIDBefore, vid string
@@ -69,28 +72,23 @@ func (a *API) handleUpload(c echo.Context) error {
 		filename, isFile := fileName(part)
 		switch {
 		case isFile && piece != nil:
-			part.Close()
 			return a.problem(ingest.CodeMultipleFiles, "file", "Send one file part per request.")
 		case isFile:
 			piece, err = a.ingest.Begin(ctx, ingest.Request{Token: token, Range: rng, VideoID: vid})
 			if err != nil {
-				part.Close()
 				return err
 			}
 			videoIDBefore = vid
 			if err := piece.Receive(ctx, filename, part); err != nil {
-				part.Close()
 				return a.bodyErr(err, false)
 			}
 		case part.FormName() == "videoId":
 			v, err := readField(part, 64)
 			if err != nil {
-				part.Close()
 				return a.bodyErr(err, true)
 			}
 			if v != "" {
 				if vid != "" && v != vid {
-					part.Close()
 					return a.problem(codeInvalidAttribute, "videoId", "The request names two different videoId values.")
 				}
 				vid = v
@@ -98,7 +96,6 @@ func (a *API) handleUpload(c echo.Context) error {
 		default:
 			// Other fields are not part of the protocol; skip them.
 			if _, err := io.Copy(io.Discard, part); err != nil {
-				part.Close()
 				return a.bodyErr(err, true)
 			}
 		}

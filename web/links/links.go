@@ -245,7 +245,11 @@ func (s *Service) Open(ctx context.Context, id string) (store.Link, error) {
 	if err := s.store.AddLinkEvent(ctx, store.LinkEvent{LinkID: id, Kind: store.EventOpened}); err != nil {
 		s.log.Warn("recording a link visit", "err", err)
 	}
-	if r := s.closed(l, true); r != nil {
+	// A link whose every slot is held by uploads in progress still shows
+	// its page: the uploader of one of them may be coming back to resume
+	// (the page finds an unfinished upload by its file), while a new file
+	// is refused as busy when it starts.
+	if r := s.closed(l, false); r != nil {
 		return l, r
 	}
 	return l, nil

@@ -359,6 +359,11 @@ func (s *Service) partErr(ctx context.Context, l store.Link, u store.LinkUpload,
 		return refusal(507, CodeNoSpace, "The server is out of space.", "Nothing of this part was kept. The upload goes on by itself once there is space again.")
 	case e.Status >= 500:
 		return s.backendErr(err)
+	case code == "invalid-payload":
+		// The uploader's request was cut off (pause, reload, lost
+		// network); the part is sent again later.
+		s.log.Info("a part was cut off", "link", l.ID, "video", u.VideoID, "part", u.NextPart)
+		return refusal(400, CodeInvalid, "The part was cut off.", "Send it again.")
 	}
 	s.log.Warn("the token endpoint refused a part", "link", l.ID, "video", u.VideoID, "err", err)
 	return refusal(422, CodeUploadRefused, "The upload was refused.", strings.TrimSpace(e.Title+" "+e.Detail))
