@@ -27,5 +27,42 @@ func (s *Server) routes(e *echo.Echo) {
 	e.PUT("/u/:id/uploads/:videoId/parts/:n", s.handleUploadPart, jsonErrors, same)
 	e.DELETE("/u/:id/uploads/:videoId", s.handleUploadCancel, jsonErrors, same)
 
+	// Dashboard sign-in, open to anyone.
+	e.GET("/admin/login", s.handleLoginPage)
+	e.POST("/admin/login", s.handleLogin, same)
+
+	// The dashboard. Every route here needs a live admin session, and
+	// every state-changing one the session's CSRF token; a test walks
+	// this table to make sure no route escapes either.
+	admin := e.Group("/admin", s.requireAdmin, same, checkCSRF)
+	admin.GET("", s.handleAdminHome)
+	admin.POST("/logout", s.handleLogout)
+
+	admin.GET("/links", s.handleLinkList)
+	admin.GET("/links/new", s.handleLinkNew)
+	admin.POST("/links", s.handleLinkCreate)
+	admin.GET("/links/:id", s.handleLinkDetail)
+	admin.GET("/links/:id/qr.svg", s.handleLinkQR)
+	admin.GET("/links/:id/progress", s.handleLinkProgress)
+	admin.POST("/links/:id/revoke", s.handleLinkRevoke)
+	admin.POST("/links/:id/extend", s.handleLinkExtend)
+	admin.POST("/links/:id/duplicate", s.handleLinkDuplicate)
+
+	admin.GET("/videos", s.handleVideoList)
+	admin.GET("/videos/:id", s.handleVideoDetail)
+	admin.POST("/videos/:id", s.handleVideoUpdate)
+	admin.POST("/videos/:id/delete", s.handleVideoDelete)
+	admin.GET("/videos/:id/source", s.handleVideoSource)
+
+	admin.GET("/keys", s.handleKeyList)
+	admin.POST("/keys", s.handleKeyCreate)
+	admin.POST("/keys/:id/revoke", s.handleKeyRevoke)
+	admin.GET("/tokens", s.handleTokenList)
+
 	s.api.Register(e)
+}
+
+// handleAdminHome handles "GET /admin".
+func (s *Server) handleAdminHome(c echo.Context) error {
+	return c.Redirect(http.StatusSeeOther, "/admin/links")
 }

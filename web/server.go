@@ -4,6 +4,7 @@
 package web
 
 import (
+	"context"
 	"io/fs"
 	"log/slog"
 	"strings"
@@ -36,8 +37,14 @@ type Deps struct {
 	APICORSOrigins []string
 	// ChunkSize is the part size for uploads through links.
 	ChunkSize int64
-	Version   string
-	Logger    *slog.Logger
+	// SecureCookies marks session cookies Secure; set it when uplink is
+	// reached over https.
+	SecureCookies bool
+	// SessionHashKey and SessionBlockKey sign and encrypt session cookies
+	// (store.SessionKeys). When nil, New reads them from the store.
+	SessionHashKey, SessionBlockKey []byte
+	Version       string
+	Logger        *slog.Logger
 }
 
 // Server holds the application's dependencies for its handlers.
@@ -50,6 +57,10 @@ type Server struct {
 	version   string
 	log       *slog.Logger
 	assets    fs.FS
+
+	sessions      *sessionManager
+	throttle      *loginThrottle
+	secureCookies bool
 }
 
 // New builds the application and returns its Echo instance, ready to serve.
@@ -76,7 +87,22 @@ func New(d Deps) *echo.Echo {
 	if s.links == nil {
 		s.links = LocalLinks(d.Store, s.api, links.Config{PublicURL: s.publicURL, ChunkSize: d.ChunkSize, Logger: d.Logger})
 	}
+	hashKey, blockKey := d.SessionHashKey, d.SessionBlockKey
+	if hashKey == nil || blockKey == nil {
+		var err error
+		if hashKey, blockKey, err = d.Store.SessionKeys(context.Background()); err != nil {
+			// cmd/uplink reads the keys itself and handles this error;
+			// only tests take this path.
+			panic("web: session keys: " + err.Error())
+		}
+	}
+	s.secureCookies = d.SecureCookies
+	s.sessions = newSessionManager(d.Store, hashKey, blockKey, d.SecureCookies)
+	s.throttle = newLoginThrottle(d.Store.Now)
 	e := echo.New()
+	// The client address (for sign-in throttling and logs) is the peer's:
+	// forwarded headers are only trusted behind a configured proxy.
+	e.IPExtractor = echo.ExtractIPDirect()
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = s.handleError

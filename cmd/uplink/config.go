@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/uplink-video/uplink/web/account"
 )
 
 // setting is one configuration value, set by a flag or by an environment
@@ -155,6 +157,8 @@ type serveConfig struct {
 	tlsCert     string
 	tlsKey      string
 	apiKey      string
+	adminEmail  string
+	adminPass   string
 	corsOrigins []string
 	shutdown    time.Duration
 }
@@ -164,6 +168,7 @@ type serveFlags struct {
 	fs                      *flagSet
 	backend                 backendFlags
 	cert, key, apiKey, cors *string
+	adminEmail, adminPass   *string
 	shutdown                *time.Duration
 }
 
@@ -172,13 +177,15 @@ type serveFlags struct {
 func newServeFlags(getenv func(string) string, out io.Writer) *serveFlags {
 	fs := newFlagSet("serve", "uplink serve [flags]\n\nRuns the uplink server.", getenv, out)
 	return &serveFlags{
-		fs:       fs,
-		backend:  addBackendFlags(fs),
-		cert:     fs.String("tls-cert", "UPLINK_TLS_CERT", "", "TLS certificate file (PEM); with --tls-key, uplink serves HTTPS and HTTP/2"),
-		key:      fs.String("tls-key", "UPLINK_TLS_KEY", "", "TLS private key file (PEM)"),
-		apiKey:   fs.String("api-key", "UPLINK_API_KEY", "", "an API key to accept besides the managed ones, for scripts and tests (prefer the environment variable: flags show in the process list)"),
-		cors:     fs.String("api-cors-origins", "UPLINK_API_CORS_ORIGINS", "", "comma-separated origins (https://site.example) allowed to call the management API from a browser"),
-		shutdown: fs.Duration("shutdown-timeout", "UPLINK_SHUTDOWN_TIMEOUT", 30*time.Second, "how long to let requests in flight finish when stopping"),
+		fs:         fs,
+		backend:    addBackendFlags(fs),
+		cert:       fs.String("tls-cert", "UPLINK_TLS_CERT", "", "TLS certificate file (PEM); with --tls-key, uplink serves HTTPS and HTTP/2"),
+		key:        fs.String("tls-key", "UPLINK_TLS_KEY", "", "TLS private key file (PEM)"),
+		apiKey:     fs.String("api-key", "UPLINK_API_KEY", "", "an API key to accept besides the managed ones, for scripts and tests (prefer the environment variable: flags show in the process list)"),
+		cors:       fs.String("api-cors-origins", "UPLINK_API_CORS_ORIGINS", "", "comma-separated origins (https://site.example) allowed to call the management API from a browser"),
+		shutdown:   fs.Duration("shutdown-timeout", "UPLINK_SHUTDOWN_TIMEOUT", 30*time.Second, "how long to let requests in flight finish when stopping"),
+		adminEmail: fs.String("admin-email", "UPLINK_ADMIN_EMAIL", "", "email of the first dashboard admin, created on the first start (default admin@uplink.local)"),
+		adminPass:  fs.String("admin-password", "UPLINK_ADMIN_PASSWORD", "", "password of the first dashboard admin (default: generate one and print it once; prefer the environment variable)"),
 	}
 }
 
@@ -201,9 +208,20 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 		backendConfig: bc,
 		addr:          *f.backend.addr, tlsCert: *f.cert, tlsKey: *f.key,
 		apiKey: *f.apiKey, shutdown: *f.shutdown,
+		adminEmail: *f.adminEmail, adminPass: *f.adminPass,
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return c, fmt.Errorf("--tls-cert and --tls-key must be given together")
+	}
+	if c.adminEmail != "" {
+		if err := account.CheckEmail(c.adminEmail); err != nil {
+			return c, fmt.Errorf("invalid UPLINK_ADMIN_EMAIL: %w", err)
+		}
+	}
+	if c.adminPass != "" {
+		if err := account.CheckStrength(c.adminPass); err != nil {
+			return c, fmt.Errorf("invalid UPLINK_ADMIN_PASSWORD: %w", err)
+		}
 	}
 	if c.apiKey != "" && len(c.apiKey) < 16 {
 		return c, fmt.Errorf("UPLINK_API_KEY must be at least 16 characters long")

@@ -236,6 +236,8 @@ var serveSettings = []struct{ flag, env string }{
 	{"upstream-url", "UPLINK_UPSTREAM_URL"},
 	{"upstream-api-key", "UPLINK_UPSTREAM_API_KEY"},
 	{"chunk-size", "UPLINK_CHUNK_SIZE"},
+	{"admin-email", "UPLINK_ADMIN_EMAIL"},
+	{"admin-password", "UPLINK_ADMIN_PASSWORD"},
 }
 
 func TestHelpListsEveryFlag(t *testing.T) {

@@ -24,12 +24,15 @@ Usage:
   uplink apikey create --name NAME      create an API key (printed once)
   uplink apikey list                    list API keys
   uplink apikey revoke ID               revoke an API key
+  uplink admin create --email EMAIL     create a dashboard account
+  uplink admin reset-password --email EMAIL
+                                        set a new dashboard password
   uplink link create --label LABEL      mint an upload link and print its URL
   uplink link list                      list upload links
   uplink link revoke ID                 revoke an upload link
   uplink version                        print the version
 
-The apikey and link commands take --data DIR [$UPLINK_DATA] like serve.
+The apikey, admin and link commands take --data DIR [$UPLINK_DATA] like serve.
 Run "uplink <command> --help" for a command's flags.
 `
 
@@ -56,6 +59,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = apikey(ctx, args[1:], getenv, stdout, stderr)
 	case "link":
 		err = link(ctx, args[1:], getenv, stdout, stderr)
+	case "admin":
+		err = admin(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, version())
 	case "help", "-h", "-help", "--help":

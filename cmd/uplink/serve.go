@@ -12,12 +12,14 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/uplink-video/uplink/store"
 	"github.com/uplink-video/uplink/store/blob"
 	"github.com/uplink-video/uplink/store/ingest"
 	"github.com/uplink-video/uplink/web"
+	"github.com/uplink-video/uplink/web/account"
 	"github.com/uplink-video/uplink/web/links"
 )
 
@@ -98,15 +100,30 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		cfg.publicURL = defaultPublicURL(scheme, ln.Addr())
 	}
 
+	// The first start creates the first dashboard admin.
+	firstAdmin, password, created, err := account.Bootstrap(ctx, a.store, cfg.adminEmail, cfg.adminPass)
+	if err != nil {
+		return err
+	}
+	if created {
+		log.Info("created the first dashboard admin", "email", firstAdmin.Email)
+	}
+	hashKey, blockKey, err := a.store.SessionKeys(ctx)
+	if err != nil {
+		return err
+	}
 	deps := web.Deps{
-		Store:          a.store,
-		Ingest:         a.ingest,
-		ExtraAPIKey:    cfg.apiKey,
-		PublicURL:      cfg.publicURL,
-		APICORSOrigins: cfg.corsOrigins,
-		ChunkSize:      cfg.chunkSize,
-		Version:        version(),
-		Logger:         log,
+		SessionHashKey:  hashKey,
+		SessionBlockKey: blockKey,
+		SecureCookies:   strings.HasPrefix(cfg.publicURL, "https://"),
+		Store:           a.store,
+		Ingest:          a.ingest,
+		ExtraAPIKey:     cfg.apiKey,
+		PublicURL:       cfg.publicURL,
+		APICORSOrigins:  cfg.corsOrigins,
+		ChunkSize:       cfg.chunkSize,
+		Version:         version(),
+		Logger:          log,
 	}
 	deps.API = web.NewAPI(deps)
 	if deps.Links, err = newLinks(a, deps, cfg.backendConfig, log); err != nil {
@@ -124,7 +141,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	srv.TLSConfig = tlsConfig
 
-	printWelcome(stdout, cfg, listenURL, a.fresh)
+	printWelcome(stdout, cfg, listenURL, a.fresh, welcomeAdmin{created: created, email: firstAdmin.Email, password: password})
 
 	// Maintenance stops, and is waited for, before the store closes.
 	mctx, stopMaintenance := context.WithCancel(ctx)
@@ -174,11 +191,30 @@ func defaultPublicURL(scheme string, addr net.Addr) string {
 	return scheme + "://" + hostport
 }
 
+// welcomeAdmin is the first admin, when this start created it.
+type welcomeAdmin struct {
+	created  bool
+	email    string
+	password string // Set only when it was generated: shown this once.
+}
+
 // printWelcome tells the operator where uplink is and what to do next.
-func printWelcome(w io.Writer, cfg serveConfig, listenURL string, fresh bool) {
+// It writes the whole message at once, so that a reader of the first line
+// (such as a test waiting for "listening on") sees the rest too.
+func printWelcome(out io.Writer, cfg serveConfig, listenURL string, fresh bool, first welcomeAdmin) {
+	w := &strings.Builder{}
+	defer func() { io.WriteString(out, w.String()) }()
 	fmt.Fprintf(w, "uplink is listening on %s\n", listenURL)
+	fmt.Fprintf(w, "  dashboard: %s/admin\n", cfg.publicURL)
 	fmt.Fprintf(w, "  API base URL for api.video SDKs: %s\n", cfg.publicURL)
 	fmt.Fprintf(w, "  data directory: %s\n", cfg.dataDir)
+	switch {
+	case first.created && first.password != "":
+		fmt.Fprintf(w, "\nSign in at %s/admin as %s with the password\n\n    %s\n\n", cfg.publicURL, first.email, first.password)
+		fmt.Fprintf(w, "It is shown only this once. Change it with: uplink admin reset-password --email %s --data %s\n", first.email, cfg.dataDir)
+	case first.created:
+		fmt.Fprintf(w, "\nSign in at %s/admin as %s with the password from UPLINK_ADMIN_PASSWORD.\n", cfg.publicURL, first.email)
+	}
 	if fresh {
 		fmt.Fprintf(w, "\nThis is a new data directory. Next steps:\n")
 		if cfg.apiKey != "" {

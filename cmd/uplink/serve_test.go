@@ -37,6 +37,7 @@ func TestServeFirstStart(t *testing.T) {
 		"This is a new data directory",
 		"uplink apikey create --name my-script --data " + data,
 		srv.URL + "/upload-tokens",
+		"Sign in at " + srv.URL + "/admin as admin@uplink.local with the password",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("first start: stdout has no %q:\n%s", want, out)
@@ -50,8 +51,8 @@ func TestServeFirstStart(t *testing.T) {
 	}
 
 	srv = startServer(t, client, nil, "--addr", "127.0.0.1:0", "--data", data)
-	if out := srv.stdout.String(); strings.Contains(out, "new data directory") {
-		t.Errorf("second start: stdout still calls the data directory new:\n%s", out)
+	if out := srv.stdout.String(); strings.Contains(out, "new data directory") || strings.Contains(out, "Sign in at") {
+		t.Errorf("second start: stdout still calls the data directory new or shows a password:\n%s", out)
 	}
 	if got, want := srv.stop(t), 0; got != want {
 		t.Errorf("exit code after SIGTERM=%d, want=%d; stderr:\n%s", got, want, srv.stderr)

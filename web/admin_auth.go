@@ -1,0 +1,117 @@
+package web
+
+import (
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/uplink-video/uplink/store"
+	"github.com/uplink-video/uplink/templates"
+	"github.com/uplink-video/uplink/web/account"
+	"github.com/uplink-video/uplink/web/links"
+)
+
+// loginCSRFCookie carries the sign-in form's CSRF token (double submit):
+// there is no session to keep it in yet.
+const loginCSRFCookie = "uplink_login_csrf"
+
+// handleLoginPage handles "GET /admin/login".
+func (s *Server) handleLoginPage(c echo.Context) error {
+	if _, ok := s.sessions.current(c); ok {
+		return c.Redirect(http.StatusSeeOther, safeNext(c.QueryParam("next")))
+	}
+	return s.renderLogin(c, http.StatusOK, "", "")
+}
+
+func (s *Server) renderLogin(c echo.Context, status int, email, msg string) error {
+	token := randomToken()
+	c.SetCookie(&http.Cookie{
+		Name: loginCSRFCookie, Value: token, Path: "/admin/login", HttpOnly: true,
+		Secure: s.secureCookies, SameSite: http.SameSiteStrictMode, MaxAge: 3600,
+	})
+	next := c.QueryParam("next")
+	if next == "" {
+		next = c.FormValue("next")
+	}
+	return render(c, status, templates.Login(templates.LoginPage{
+		Page: s.page("Sign in"), CSRF: token, Email: email, Next: safeNext(next), Error: msg,
+	}))
+}
+
+// handleLogin handles "POST /admin/login". Failures are throttled per
+// account and per client address; a success starts a new session.
+func (s *Server) handleLogin(c echo.Context) error {
+	cookie, err := c.Cookie(loginCSRFCookie)
+	if err != nil || subtle.ConstantTimeCompare([]byte(cookie.Value), []byte(c.FormValue("_csrf"))) != 1 {
+		return s.renderLogin(c, http.StatusForbidden, c.FormValue("email"), "This form has expired. Try again.")
+	}
+	email, password, ip := strings.TrimSpace(c.FormValue("email")), c.FormValue("password"), c.RealIP()
+	if blocked, wait := s.throttle.blocked(email, ip); blocked {
+		msg := fmt.Sprintf("Too many failed sign-ins for this account or from your network. Try again in %s.",
+			links.Duration(wait.Round(time.Minute)+time.Minute))
+		s.log.Warn("sign-in throttled", "ip", ip)
+		return s.renderLogin(c, http.StatusTooManyRequests, email, msg)
+	}
+	a, err := s.store.FindAdminByEmail(c.Request().Context(), email)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		account.MatchesNothing(password)
+	case err != nil:
+		return err
+	}
+	if err != nil || !account.Matches(a.PasswordHash, password) {
+		s.throttle.fail(email, ip)
+		s.log.Info("failed sign-in", "ip", ip)
+		return s.renderLogin(c, http.StatusUnauthorized, email, "Wrong email or password.")
+	}
+	s.throttle.succeed(email)
+	if err := s.sessions.start(c, a.ID); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, safeNext(c.FormValue("next")))
+}
+
+// handleLogout handles "POST /admin/logout": the session ends on the
+// server, not just in the browser.
+func (s *Server) handleLogout(c echo.Context) error {
+	s.sessions.clear(c)
+	return c.Redirect(http.StatusSeeOther, "/admin/login")
+}
+
+// safeNext keeps a post-sign-in redirect on this site's dashboard.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/admin") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+		return "/admin/links"
+	}
+	return next
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+// adminPage builds the layout's view model for a dashboard page.
+func (s *Server) adminPage(c echo.Context, title, section string) templates.AdminPage {
+	sess := adminSession(c)
+	return templates.AdminPage{
+		Page: s.page(title), Email: sess.Email, CSRF: sess.CSRFToken, Section: section, Nonce: nonce(c),
+		Flash: flashMessages[c.QueryParam("done")],
+	}
+}
+
+// flashMessages are the notices a page shows after an action redirected to
+// it with ?done=<code>. Only these fixed texts can appear, so a crafted
+// link cannot put words in the dashboard's mouth.
+var flashMessages = map[string]string{
+	"link-created":    "The link is ready. Share its URL, QR code or embed snippet.",
+	"link-revoked":    "The link was revoked. Uploads in progress through it stop at their next part.",
+	"link-extended":   "The link's expiry was changed.",
+	"link-duplicated": "This is a copy of the link, with a new URL.",
+	"video-saved":     "The video's details were saved.",
+	"video-deleted":   "The video and its file were deleted.",
+	"key-revoked":     "The API key was revoked.",
+}
