@@ -57,6 +57,11 @@ func checkRepeat(u *store.Upload, old store.Part, r Range, size int64) (bool, er
 		if r.TotalParts != 0 && u.TotalParts != 0 && r.TotalParts != u.TotalParts {
 			return false, differentTotalParts(u.TotalParts, r.TotalParts)
 		}
+		// A repeat may set the total for the first time (see repeat), so
+		// it must not set one below a part already received.
+		if max := maxSeq(u); r.TotalParts != 0 && max > int64(r.TotalParts) {
+			return false, totalPartsTooLow(r.TotalParts, max)
+		}
 		if size >= 0 && size != old.Size {
 			return false, refuse(CodePartAlreadySent, "Content-Range",
 				"Part %d was already received with %d bytes; this request carries %d. Parts cannot be replaced.", r.Part, old.Size, size)
@@ -87,8 +92,7 @@ func checkPart(u *store.Upload, r Range, size int64) error {
 		}
 		if total != 0 {
 			if max := maxSeq(u); max > int64(total) {
-				return refuse(CodeTotalPartsTooLow, "Content-Range",
-					"The total of %d parts is lower than part %d, which was already received.", total, max)
+				return totalPartsTooLow(total, max)
 			}
 		} else {
 			total = u.TotalParts
@@ -145,6 +149,11 @@ func sourceUploaded() error {
 func differentTotalParts(had, got int) error {
 	return refuse(CodeDifferentTotalParts, "Content-Range",
 		"This upload's total was set to %d parts; it cannot change to %d.", had, got)
+}
+
+func totalPartsTooLow(total int, max int64) error {
+	return refuse(CodeTotalPartsTooLow, "Content-Range",
+		"The total of %d parts is lower than part %d, which was already received.", total, max)
 }
 
 func differentTotalBytes(had, got int64) error {
