@@ -515,6 +515,10 @@ func (p *Piece) undo(ctx context.Context) {
 	var err error
 	switch p.dest {
 	case toOwnBlob:
+		if p.key == "" {
+			// Begin refused the piece before choosing its blob.
+			break
+		}
 		err = p.s.blobs.Delete(ctx, p.key)
 		p.s.inflight.remove(p.key)
 	case toTail:
