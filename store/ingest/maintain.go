@@ -169,8 +169,11 @@ type Report struct {
 	Unexpected int // Blobs shorter than recorded, or missing: lost bytes.
 }
 
-// Reclaim abandons every upload whose lease ran out and deletes blobs that
-// no row refers to. It is safe to run while uploads are in progress.
+// Reclaim abandons every upload whose lease ran out, deletes blobs that
+// no row refers to, and moves in staged pieces that are ready. That last
+// step retries a move that failed (a full disk, say) after every piece
+// was acknowledged, when no further request would trigger it. It is safe
+// to run while uploads are in progress.
 func (s *Service) Reclaim(ctx context.Context) (Report, error) {
 	var r Report
 	lapsedUploads, err := s.store.FindLapsedUploads(ctx, s.store.Now())
@@ -208,7 +211,31 @@ func (s *Service) Reclaim(ctx context.Context) (Report, error) {
 	}
 	s.deleteBlobs(ctx, orphans)
 	r.Orphans = len(orphans)
-	return r, nil
+	r.Drained, err = s.drainReady(ctx)
+	return r, err
+}
+
+// drainReady moves in the staged pieces of every upload whose next piece
+// waits aside, and returns how many uploads it drained. An upload whose
+// tail is held is left to the holder, which is told to drain.
+func (s *Service) drainReady(ctx context.Context) (int, error) {
+	drainable, err := s.store.FindDrainableUploads(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, u := range drainable {
+		if next, ok := u.Part(nextSeq(u)); !ok || !next.Staged() {
+			continue
+		}
+		l := s.locks.get(u.VideoID)
+		if l.tryTail() {
+			s.releaseTail(u.VideoID, l)
+			n++
+		}
+		s.locks.put(u.VideoID, l)
+	}
+	return n, nil
 }
 
 // Recover brings blobs in line with the metadata after a restart: it cuts
@@ -242,25 +269,12 @@ func (s *Service) Recover(ctx context.Context) (Report, error) {
 			trimmed++
 		}
 	}
+	// Reclaim also moves in the staged pieces that became ready just
+	// before the crash.
 	r, err := s.Reclaim(ctx)
-	if err != nil {
-		return r, err
-	}
 	r.Unexpected = unexpected
 	r.Trimmed = trimmed
-	drainable, err := s.store.FindDrainableUploads(ctx)
-	if err != nil {
-		return r, err
-	}
-	for _, u := range drainable {
-		l := s.locks.get(u.VideoID)
-		if l.tryTail() {
-			s.releaseTail(u.VideoID, l)
-			r.Drained++
-		}
-		s.locks.put(u.VideoID, l)
-	}
-	return r, nil
+	return r, err
 }
 
 func (s *Service) blobSize(ctx context.Context, key string) (int64, error) {
