@@ -43,8 +43,8 @@ type Deps struct {
 	// SessionHashKey and SessionBlockKey sign and encrypt session cookies
 	// (store.SessionKeys). When nil, New reads them from the store.
 	SessionHashKey, SessionBlockKey []byte
-	Version       string
-	Logger        *slog.Logger
+	Version                         string
+	Logger                          *slog.Logger
 }
 
 // Server holds the application's dependencies for its handlers.
