@@ -44,7 +44,7 @@ func completeUpload(t *testing.T, st *store.Store, linkID string) {
 	}
 }
 
-func labels(ls []store.Link) []string {
+func linkLabels(ls []store.Link) []string {
 	var out []string
 	for _, l := range ls {
 		out = append(out, l.Label)
@@ -106,8 +106,8 @@ func TestFindLinksByState(t *testing.T) {
 				t.Fatal(err)
 			}
 			slices.Sort(wantLabels)
-			if !slices.Equal(labels(got), wantLabels) || total != len(wantLabels) {
-				t.Errorf("state %s: got %q (total %d), want %q", state, labels(got), total, wantLabels)
+			if !slices.Equal(linkLabels(got), wantLabels) || total != len(wantLabels) {
+				t.Errorf("state %s: got %q (total %d), want %q", state, linkLabels(got), total, wantLabels)
 			}
 			for _, l := range got {
 				if s := l.State(st.Now()); s != state {
@@ -145,8 +145,8 @@ func TestFindLinksLabelSearch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !slices.Equal(labels(got), tt.want) || total != len(tt.want) {
-			t.Errorf("label %q: got %q (total %d), want %q", tt.query, labels(got), total, tt.want)
+		if !slices.Equal(linkLabels(got), tt.want) || total != len(tt.want) {
+			t.Errorf("label %q: got %q (total %d), want %q", tt.query, linkLabels(got), total, tt.want)
 		}
 	}
 }
@@ -179,8 +179,8 @@ func TestFindLinksSortAndPages(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !slices.Equal(labels(got), tt.want) {
-			t.Errorf("sort %q desc=%v: got %q, want %q", tt.sort, tt.desc, labels(got), tt.want)
+		if !slices.Equal(linkLabels(got), tt.want) {
+			t.Errorf("sort %q desc=%v: got %q, want %q", tt.sort, tt.desc, linkLabels(got), tt.want)
 		}
 	}
 
@@ -193,7 +193,7 @@ func TestFindLinksSortAndPages(t *testing.T) {
 		if total != 3 {
 			t.Errorf("page %d: total %d, want 3", n, total)
 		}
-		pages = append(pages, labels(got))
+		pages = append(pages, linkLabels(got))
 	}
 	if want := [][]string{{"a", "B"}, {"c"}, nil}; !slices.EqualFunc(pages, want, slices.Equal) {
 		t.Errorf("pages of 2 = %q, want %q", pages, want)

@@ -236,6 +236,9 @@ func (s *Service) PutPart(ctx context.Context, linkID, videoID string, n int, le
 			return u, fmt.Errorf("links: restore hash of %s: %w", u.ID, err)
 		}
 		r = io.TeeReader(r, h)
+		var done func()
+		r, done = partsInFlight.track(u.ID, n, r)
+		defer done()
 	}
 	_, err = s.backend.UploadPart(ctx, apivideo.Part{
 		Token: l.Token, VideoID: u.VideoID, Filename: u.Filename,
