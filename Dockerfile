@@ -22,5 +22,6 @@ USER 65532:65532
 ENV UPLINK_ADDR=0.0.0.0:8080 UPLINK_DATA=/data
 VOLUME /data
 EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s CMD ["/usr/local/bin/uplink", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/uplink"]
 CMD ["serve"]

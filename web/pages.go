@@ -33,13 +33,3 @@ func (s *Server) handleProblem(c echo.Context) error {
 		Page: s.page(p.Title), Code: p.Code, Status: p.Status, Title: p.Title,
 	}))
 }
-
-// handleHealth handles "GET /healthz": the process is up and the database
-// accepts writes.
-func (s *Server) handleHealth(c echo.Context) error {
-	if err := s.store.Ping(c.Request().Context()); err != nil {
-		s.log.Error("health check failed", "err", err)
-		return c.String(http.StatusServiceUnavailable, "database unavailable\n")
-	}
-	return c.String(http.StatusOK, "ok\n")
-}

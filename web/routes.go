@@ -14,6 +14,7 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/", s.handleHome)
 	e.GET("/problems/:code", s.handleProblem)
 	e.GET("/healthz", s.handleHealth)
+	e.GET("/readyz", s.handleReady)
 	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", http.FileServerFS(s.assets))))
 
 	// Public upload links: the page, the embed, and the endpoints the

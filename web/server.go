@@ -37,6 +37,10 @@ type Deps struct {
 	APICORSOrigins []string
 	// ChunkSize is the part size for uploads through links.
 	ChunkSize int64
+	// DataDir is checked by /readyz: writable, with MinFreeBytes free
+	// (DefaultMinFreeBytes when 0). Empty skips the check.
+	DataDir      string
+	MinFreeBytes int64
 	// SecureCookies marks session cookies Secure; set it when uplink is
 	// reached over https.
 	SecureCookies bool
@@ -50,6 +54,7 @@ type Deps struct {
 // Server holds the application's dependencies for its handlers.
 type Server struct {
 	store     *store.Store
+	ingest    *ingest.Service
 	api       *api.API
 	links     *links.Service
 	publicURL string
@@ -57,6 +62,9 @@ type Server struct {
 	version   string
 	log       *slog.Logger
 	assets    fs.FS
+
+	dataDir string
+	minFree int64
 
 	sessions      *sessionManager
 	throttle      *loginThrottle
@@ -73,6 +81,7 @@ func New(d Deps) *echo.Echo {
 	}
 	s := &Server{
 		store:     d.Store,
+		ingest:    d.Ingest,
 		api:       d.API,
 		links:     d.Links,
 		publicURL: strings.TrimRight(d.PublicURL, "/"),
@@ -97,6 +106,10 @@ func New(d Deps) *echo.Echo {
 		}
 	}
 	s.secureCookies = d.SecureCookies
+	s.dataDir, s.minFree = d.DataDir, d.MinFreeBytes
+	if s.minFree == 0 {
+		s.minFree = DefaultMinFreeBytes
+	}
 	s.sessions = newSessionManager(d.Store, hashKey, blockKey, d.SecureCookies)
 	s.throttle = newLoginThrottle(d.Store.Now)
 	e := echo.New()

@@ -30,6 +30,8 @@ Usage:
   uplink link create --label LABEL      mint an upload link and print its URL
   uplink link list                      list upload links
   uplink link revoke ID                 revoke an upload link
+  uplink backup --to FILE               copy the database while uplink runs
+  uplink healthcheck                    exit 0 if the local uplink is ready
   uplink version                        print the version
 
 The apikey, admin and link commands take --data DIR [$UPLINK_DATA] like serve.
@@ -61,6 +63,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = link(ctx, args[1:], getenv, stdout, stderr)
 	case "admin":
 		err = admin(ctx, args[1:], getenv, stdout, stderr)
+	case "backup":
+		err = backup(ctx, args[1:], getenv, stdout, stderr)
+	case "healthcheck":
+		err = healthcheck(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, version())
 	case "help", "-h", "-help", "--help":

@@ -116,6 +116,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		SessionHashKey:  hashKey,
 		SessionBlockKey: blockKey,
 		SecureCookies:   strings.HasPrefix(cfg.publicURL, "https://"),
+		DataDir:         cfg.dataDir,
 		Store:           a.store,
 		Ingest:          a.ingest,
 		ExtraAPIKey:     cfg.apiKey,
