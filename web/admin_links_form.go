@@ -281,7 +281,7 @@ func linkForm(v linkFormValues) templates.LinkForm {
 	for _, u := range sizeUnits {
 		f.MaxSizeUnits = append(f.MaxSizeUnits, templates.Choice{Value: u.value, Label: u.value, Checked: unit == u.value})
 	}
-	for _, c := range [][2]string{{"video", "Any video file"}, {"formats", "Only these formats:"}, {"any", "Any file"}} {
+	for _, c := range [][2]string{{"video", "Any video file"}, {"any", "Any file"}, {"formats", "Only these formats:"}} {
 		f.Types = append(f.Types, templates.Choice{Value: c[0], Label: c[1], Checked: v.types == c[0]})
 	}
 	for _, vf := range sniff.VideoFormats() {
