@@ -38,7 +38,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	switch status {
 	case http.StatusInternalServerError:
-		s.log.Error("request failed", "method", c.Request().Method, "path", c.Path(), "err", err)
+		s.log.Error("request failed", "request_id", requestID(c), "method", c.Request().Method, "route", c.Path(), "err", err)
 	case http.StatusNotFound:
 		heading, message = "Page not found", "There is nothing at this address. Check the link you followed."
 	case http.StatusMethodNotAllowed:

@@ -159,6 +159,7 @@ type serveConfig struct {
 	apiKey      string
 	adminEmail  string
 	adminPass   string
+	logFormat   string
 	corsOrigins []string
 	shutdown    time.Duration
 }
@@ -169,6 +170,7 @@ type serveFlags struct {
 	backend                 backendFlags
 	cert, key, apiKey, cors *string
 	adminEmail, adminPass   *string
+	logFormat               *string
 	shutdown                *time.Duration
 }
 
@@ -184,6 +186,7 @@ func newServeFlags(getenv func(string) string, out io.Writer) *serveFlags {
 		apiKey:     fs.String("api-key", "UPLINK_API_KEY", "", "an API key to accept besides the managed ones, for scripts and tests (prefer the environment variable: flags show in the process list)"),
 		cors:       fs.String("api-cors-origins", "UPLINK_API_CORS_ORIGINS", "", "comma-separated origins (https://site.example) allowed to call the management API from a browser"),
 		shutdown:   fs.Duration("shutdown-timeout", "UPLINK_SHUTDOWN_TIMEOUT", 30*time.Second, "how long to let requests in flight finish when stopping"),
+		logFormat:  fs.String("log-format", "UPLINK_LOG_FORMAT", "text", "log format: text or json"),
 		adminEmail: fs.String("admin-email", "UPLINK_ADMIN_EMAIL", "", "email of the first dashboard admin, created on the first start (default admin@uplink.local)"),
 		adminPass:  fs.String("admin-password", "UPLINK_ADMIN_PASSWORD", "", "password of the first dashboard admin (default: generate one and print it once; prefer the environment variable)"),
 	}
@@ -208,7 +211,10 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 		backendConfig: bc,
 		addr:          *f.backend.addr, tlsCert: *f.cert, tlsKey: *f.key,
 		apiKey: *f.apiKey, shutdown: *f.shutdown,
-		adminEmail: *f.adminEmail, adminPass: *f.adminPass,
+		adminEmail: *f.adminEmail, adminPass: *f.adminPass, logFormat: *f.logFormat,
+	}
+	if c.logFormat != "text" && c.logFormat != "json" {
+		return c, fmt.Errorf("invalid --log-format %q: want text or json", c.logFormat)
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return c, fmt.Errorf("--tls-cert and --tls-key must be given together")

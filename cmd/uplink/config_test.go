@@ -15,6 +15,7 @@ func TestParseServe(t *testing.T) {
 		addr:          "127.0.0.1:8080",
 		backendConfig: backendConfig{dataDir: "./data", lease: 24 * time.Hour, chunkSize: 16 << 20},
 		shutdown:      30 * time.Second,
+		logFormat:     "text",
 	}
 	for _, tt := range []struct {
 		description string
@@ -238,6 +239,7 @@ var serveSettings = []struct{ flag, env string }{
 	{"chunk-size", "UPLINK_CHUNK_SIZE"},
 	{"admin-email", "UPLINK_ADMIN_EMAIL"},
 	{"admin-password", "UPLINK_ADMIN_PASSWORD"},
+	{"log-format", "UPLINK_LOG_FORMAT"},
 }
 
 func TestHelpListsEveryFlag(t *testing.T) {

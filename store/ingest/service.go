@@ -139,6 +139,14 @@ func (s *Service) Begin(ctx context.Context, req Request) (*Piece, error) {
 	return p, nil
 }
 
+// CheckToken refuses, before any byte of a request is read, a token that
+// is missing, unknown or deleted. An expired token passes: it may still
+// finish an upload it started (see Begin).
+func (s *Service) CheckToken(ctx context.Context, id string) error {
+	_, err := s.findToken(ctx, id)
+	return err
+}
+
 func (s *Service) findToken(ctx context.Context, id string) (store.UploadToken, error) {
 	if id == "" {
 		return store.UploadToken{}, refuse(CodeMissingToken, "token", "Add the upload token to the URL: /upload?token=<token>.")

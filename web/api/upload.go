@@ -36,6 +36,9 @@ func (a *API) handleUpload(c echo.Context) error {
 	if token == "" {
 		return a.problem(ingest.CodeMissingToken, "token", "Add the upload token to the URL: /upload?token=<token>.")
 	}
+	if err := a.ingest.CheckToken(ctx, token); err != nil {
+		return err
+	}
 	rng, err := ingest.ParseContentRange(r.Header.Get("Content-Range"))
 	if err != nil {
 		return err
