@@ -1,0 +1,67 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// TokenRow is an upload token as the dashboard lists it: the token, the
+// link it backs if any, and how many uploads it started.
+type TokenRow struct {
+	Token UploadToken
+	// LinkID and LinkLabel name the link backed by the token (links.token),
+	// or are empty for a token created through the API. Each link gets a
+	// token of its own; should a token back several, the oldest is named.
+	LinkID    string
+	LinkLabel string
+	// Uploads counts the uploads the token started, finished or not.
+	Uploads int
+}
+
+// TokenRowFilter selects upload tokens for the dashboard, newest first.
+// Unlike ListUploadTokens, deleted and expired tokens are included.
+type TokenRowFilter struct {
+	Page Page
+}
+
+// FindTokenRows returns one page of every upload token ever created,
+// newest first, and how many there are in all.
+func (s *Store) FindTokenRows(ctx context.Context, f TokenRowFilter) ([]TokenRow, int, error) {
+	var (
+		rows  []TokenRow
+		total int
+	)
+	err := s.inRead(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM upload_tokens`).Scan(&total); err != nil {
+			return err
+		}
+		rs, err := tx.QueryContext(ctx, `
+			SELECT t.id, t.ttl, t.created_at, t.expires_at, t.deleted_at,
+				coalesce(l.id, ''), coalesce(l.label, ''),
+				(SELECT count(*) FROM uploads u WHERE u.token_id = t.id)
+			FROM upload_tokens t
+			LEFT JOIN links l ON l.id = (
+				SELECT id FROM links WHERE token = t.id ORDER BY created_at, id LIMIT 1)
+			ORDER BY t.created_at DESC, t.id DESC
+			LIMIT ? OFFSET ?`, f.Page.Size, f.Page.offset())
+		if err != nil {
+			return err
+		}
+		defer rs.Close()
+		for rs.Next() {
+			var r TokenRow
+			t, err := scanUploadToken(extraColumns{rs, []any{&r.LinkID, &r.LinkLabel, &r.Uploads}})
+			if err != nil {
+				return err
+			}
+			r.Token = t
+			rows = append(rows, r)
+		}
+		return rs.Err()
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: find token rows: %w", err)
+	}
+	return rows, total, nil
+}

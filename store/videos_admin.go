@@ -1,0 +1,177 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// VideoRow is a video as the dashboard shows it: the video with its tags
+// and metadata, its upload's state, and, when it came through a link, the
+// link and what the uploader gave.
+type VideoRow struct {
+	Video Video
+	// Filename is the name of the uploaded file, from the upload or else
+	// from the link upload; empty before any byte arrived.
+	Filename string
+	// ExpectedSize is the size the source will have once uploaded, when
+	// known: the upload's declared or final total, or else the size the
+	// uploader's browser announced to the link. 0 when unknown.
+	ExpectedSize int64
+	// TotalParts and AppendedParts are the upload's part counts (part
+	// mode); TotalParts is 0 until a part carries the total.
+	TotalParts    int
+	AppendedParts int
+
+	// The link the video came through, if any.
+	LinkID        string
+	LinkLabel     string
+	UploaderName  string
+	UploaderEmail string
+	// SHA256 is the hex SHA-256 of the file that the link computed as it
+	// passed, once the upload through the link completed.
+	SHA256 string
+}
+
+// Percent returns how much of the source has arrived, from 0 to 100, and
+// false when the expected size is unknown.
+func (r VideoRow) Percent() (int, bool) {
+	switch {
+	case r.Video.UploadStatus == UploadUploaded:
+		return 100, true
+	case r.ExpectedSize > 0:
+		return int(min(r.Video.SourceSize*100/r.ExpectedSize, 100)), true
+	case r.TotalParts > 0:
+		return min(r.AppendedParts*100/r.TotalParts, 100), true
+	}
+	return 0, false
+}
+
+// VideoRowFilter selects videos for the dashboard's list, newest first.
+type VideoRowFilter struct {
+	Query string // Substring of the title, case-insensitive for ASCII.
+	Page  Page
+}
+
+// videoRowQuery selects the columns scanVideoRow reads. A video has at
+// most one upload and at most one link upload (link_uploads.video_id is
+// unique), so the joins never repeat a video.
+const videoRowQuery = `
+	SELECT v.id, v.title, v.description, v.public, v.panoramic, v.mp4_support,
+		v.language, v.language_origin, v.player_id,
+		v.created_at, v.updated_at, v.published_at,
+		coalesce(u.status, ''), coalesce(u.source_size, 0), coalesce(u.token_id, ''),
+		coalesce(nullif(u.filename, ''), lu.filename, ''),
+		coalesce(u.total_bytes, lu.size, 0),
+		coalesce(u.total_parts, 0), coalesce(u.appended_parts, 0),
+		coalesce(lu.link_id, ''), coalesce(l.label, ''),
+		coalesce(lu.uploader_name, ''), coalesce(lu.uploader_email, ''),
+		coalesce(lu.sha256, '')
+	FROM videos v
+	LEFT JOIN uploads u ON u.video_id = v.id
+	LEFT JOIN link_uploads lu ON lu.video_id = v.id
+	LEFT JOIN links l ON l.id = lu.link_id
+	`
+
+// FindVideoRows returns one page of the videos whose title contains
+// f.Query, newest first, and how many match in all.
+func (s *Store) FindVideoRows(ctx context.Context, f VideoRowFilter) ([]VideoRow, int, error) {
+	cond, args := "", []any(nil)
+	if f.Query != "" {
+		cond, args = `WHERE v.title LIKE ? ESCAPE '\'`, []any{"%" + escapeLike(f.Query) + "%"}
+	}
+	var (
+		rows  []VideoRow
+		total int
+	)
+	err := s.inRead(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM videos v `+cond, args...).Scan(&total); err != nil {
+			return err
+		}
+		var err error
+		rows, err = findVideoRows(ctx, tx, cond+`
+			ORDER BY v.created_at DESC, v.id DESC
+			LIMIT ? OFFSET ?`, append(args, f.Page.Size, f.Page.offset())...)
+		return err
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: find video rows: %w", err)
+	}
+	return rows, total, nil
+}
+
+// FindVideoRow returns the dashboard's view of one video. Returns
+// ErrNotFound if there is no such video.
+func (s *Store) FindVideoRow(ctx context.Context, id string) (VideoRow, error) {
+	var row VideoRow
+	err := s.inRead(ctx, func(tx *sql.Tx) error {
+		rows, err := findVideoRows(ctx, tx, `WHERE v.id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return ErrNotFound
+		}
+		row = rows[0]
+		return nil
+	})
+	if err != nil {
+		return VideoRow{}, fmt.Errorf("store: find video row %s: %w", id, err)
+	}
+	return row, nil
+}
+
+// findVideoRows loads the rows selected by the SQL tail (WHERE, ORDER BY,
+// LIMIT), with their videos' tags and metadata.
+func findVideoRows(ctx context.Context, tx *sql.Tx, tail string, args ...any) ([]VideoRow, error) {
+	rs, err := tx.QueryContext(ctx, videoRowQuery+tail, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var (
+		rows []VideoRow
+		ids  []string
+	)
+	for rs.Next() {
+		var r VideoRow
+		// scanVideo reads the video's columns; the row's own follow them.
+		v, err := scanVideo(extraColumns{rs, []any{
+			&r.Filename, &r.ExpectedSize, &r.TotalParts, &r.AppendedParts,
+			&r.LinkID, &r.LinkLabel, &r.UploaderName, &r.UploaderEmail, &r.SHA256,
+		}})
+		if err != nil {
+			return nil, err
+		}
+		r.Video = v
+		rows = append(rows, r)
+		ids = append(ids, v.ID)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	tags, meta, err := findTagsAndMetadata(ctx, tx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range rows {
+		rows[i].Video.Tags = tags[rows[i].Video.ID]
+		rows[i].Video.Metadata = meta[rows[i].Video.ID]
+	}
+	return rows, nil
+}
+
+// extraColumns is a rowScanner that scans the columns after a table's own
+// into extra, so that a query joining more columns can reuse the table's
+// scan function.
+type extraColumns struct {
+	r     rowScanner
+	extra []any
+}
+
+func (e extraColumns) Scan(dest ...any) error {
+	return e.r.Scan(append(dest, e.extra...)...)
+}
