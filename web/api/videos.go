@@ -126,41 +126,8 @@ func (a *API) toUpdate(in videoAttrs) (store.VideoUpdate, error) {
 		Title: in.Title, Description: in.Description, Public: in.Public,
 		Panoramic: in.Panoramic, MP4Support: in.MP4Support, Tags: in.Tags, Metadata: in.Metadata,
 	}
-	if in.Title != nil {
-		if err := a.checkText("title", *in.Title, maxTitle); err != nil {
-			return u, err
-		}
-	}
-	if in.Description != nil {
-		if err := a.checkText("description", *in.Description, maxDescription); err != nil {
-			return u, err
-		}
-	}
-	if in.Tags != nil {
-		if len(*in.Tags) > maxTags {
-			return u, a.problem(codeInvalidAttribute, "tags", fmt.Sprintf("A video has at most %d tags.", maxTags))
-		}
-		for _, t := range *in.Tags {
-			if err := a.checkText("tags", t, maxTagLen); err != nil {
-				return u, err
-			}
-		}
-	}
-	if in.Metadata != nil {
-		if len(*in.Metadata) > maxMetadata {
-			return u, a.problem(codeInvalidAttribute, "metadata", fmt.Sprintf("A video has at most %d metadata pairs.", maxMetadata))
-		}
-		for _, m := range *in.Metadata {
-			if m.Key == "" {
-				return u, a.problem(codeInvalidAttribute, "metadata", "Every metadata pair needs a non-empty key.")
-			}
-			if err := a.checkText("metadata", m.Key, maxMetaKey); err != nil {
-				return u, err
-			}
-			if err := a.checkText("metadata", m.Value, maxMetaValue); err != nil {
-				return u, err
-			}
-		}
+	if errs := CheckVideoText(in.Title, in.Description, in.Tags, in.Metadata); len(errs) > 0 {
+		return u, a.problem(codeInvalidAttribute, errs[0].Name, errs[0].Detail)
 	}
 	var err error
 	if u.Language, err = a.nullableString("language", in.Language, func(s string) bool { return languages[s] },
@@ -174,6 +141,62 @@ func (a *API) toUpdate(in videoAttrs) (store.VideoUpdate, error) {
 	return u, nil
 }
 
+// AttrError says what is wrong with one attribute of a video.
+type AttrError struct {
+	Name   string // "title", "description", "tags" or "metadata".
+	Detail string // A sentence for the client, naming the attribute.
+}
+
+// CheckVideoText validates a video's text attributes by the API's rules;
+// nil ones are absent and not checked. It returns at most one error per
+// attribute, in the order title, description, tags, metadata. The
+// dashboard's edit form uses it too, so that both accept the same values.
+func CheckVideoText(title, description *string, tags *[]string, metadata *[]store.Metadata) []AttrError {
+	var errs []AttrError
+	add := func(name, detail string) { errs = append(errs, AttrError{Name: name, Detail: detail}) }
+	if title != nil {
+		if d := checkText("title", *title, maxTitle); d != "" {
+			add("title", d)
+		}
+	}
+	if description != nil {
+		if d := checkText("description", *description, maxDescription); d != "" {
+			add("description", d)
+		}
+	}
+	if tags != nil {
+		if len(*tags) > maxTags {
+			add("tags", fmt.Sprintf("A video has at most %d tags.", maxTags))
+		} else {
+			for _, t := range *tags {
+				if d := checkText("tags", t, maxTagLen); d != "" {
+					add("tags", d)
+					break
+				}
+			}
+		}
+	}
+	if metadata != nil {
+		if len(*metadata) > maxMetadata {
+			add("metadata", fmt.Sprintf("A video has at most %d metadata pairs.", maxMetadata))
+		} else {
+			for _, m := range *metadata {
+				d := ""
+				if m.Key == "" {
+					d = "Every metadata pair needs a non-empty key."
+				} else if d = checkText("metadata", m.Key, maxMetaKey); d == "" {
+					d = checkText("metadata", m.Value, maxMetaValue)
+				}
+				if d != "" {
+					add("metadata", d)
+					break
+				}
+			}
+		}
+	}
+	return errs
+}
+
 func sortedKeys(m map[string]bool) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -183,17 +206,18 @@ func sortedKeys(m map[string]bool) []string {
 	return keys
 }
 
-func (a *API) checkText(name, s string, max int) error {
-	if !utf8.ValidString(s) {
-		return a.problem(codeInvalidAttribute, name, name+" must be valid UTF-8.")
+// checkText returns what is wrong with the text s of the attribute name,
+// or "".
+func checkText(name, s string, max int) string {
+	switch {
+	case !utf8.ValidString(s):
+		return name + " must be valid UTF-8."
+	case utf8.RuneCountInString(s) > max:
+		return fmt.Sprintf("%s is limited to %d characters.", name, max)
+	case strings.ContainsRune(s, 0):
+		return name + " must not contain NUL characters."
 	}
-	if utf8.RuneCountInString(s) > max {
-		return a.problem(codeInvalidAttribute, name, fmt.Sprintf("%s is limited to %d characters.", name, max))
-	}
-	if strings.ContainsRune(s, 0) {
-		return a.problem(codeInvalidAttribute, name, name+" must not contain NUL characters.")
-	}
-	return nil
+	return ""
 }
 
 func (a *API) nullableString(name string, raw json.RawMessage, valid func(string) bool, detail string) (store.Nullable[string], error) {
