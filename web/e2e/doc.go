@@ -1,0 +1,12 @@
+// Package e2e holds uplink's browser tests: headless Chromium, driven from
+// Go with chromedp, against the real application (web.New) on a loopback
+// httptest server, with SQLite and blobs in a temporary directory.
+//
+// The tests need /usr/bin/chromium. Without it they skip, except in CI
+// (CI=true), where they fail, so that a missing browser cannot pass
+// unnoticed. Screenshots go to the directory named by
+// UPLINK_TEST_ARTIFACTS, or to a temporary directory that is removed when
+// the test ends.
+//
+// The package has no code outside its tests.
+package e2e
