@@ -13,6 +13,7 @@ import (
 	"github.com/uplink-video/uplink/store/blob"
 	"github.com/uplink-video/uplink/store/ingest"
 	"github.com/uplink-video/uplink/web"
+	"github.com/uplink-video/uplink/web/links"
 )
 
 func TestReadiness(t *testing.T) {
@@ -56,5 +57,47 @@ func TestReadiness(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestUploadPageTypesText checks the allowed types as the uploader reads
+// them, for a link limited to formats whose names start with a capital.
+func TestUploadPageTypesText(t *testing.T) {
+	dir := t.TempDir()
+	st, err := store.Open(context.Background(), filepath.Join(dir, "uplink.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	blobs, err := blob.NewDir(filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ing := ingest.New(st, blobs, ingest.Config{})
+	api := web.NewAPI(web.Deps{Store: st, Ingest: ing, PublicURL: "http://uplink.test"})
+	svc := web.LocalLinks(st, api, links.Config{PublicURL: "http://uplink.test"})
+	srv := httptest.NewServer(web.New(web.Deps{Store: st, Ingest: ing, API: api, Links: svc, PublicURL: "http://uplink.test"}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		types []string
+		want  string
+	}{
+		{[]string{"mp4", "webm"}, "MP4, WebM files"},
+		{[]string{"video"}, "Video files (MP4"},
+		{[]string{"any"}, "Any file"},
+	} {
+		l, err := svc.Create(context.Background(), links.Spec{Label: "types", Types: tc.types})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.Get(srv.URL + "/u/" + l.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), tc.want) {
+			t.Errorf("types %v: page has no %q", tc.types, tc.want)
+		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -103,9 +105,11 @@ func accept(types []string) string {
 	return "video/*,.mp4,.m4v,.mov,.webm,.mkv,.avi,.ts,.mts,.m2ts,.mpg,.mpeg,.flv,.wmv,.3gp"
 }
 
+// capitalize upper-cases the first letter of s.
 func capitalize(s string) string {
-	if s == "" {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 {
 		return s
 	}
-	return string(s[0]-'a'+'A') + s[1:]
+	return string(unicode.ToUpper(r)) + s[n:]
 }
