@@ -48,6 +48,7 @@ type Service struct {
 	chunkSize int64
 	lease     time.Duration
 	log       *slog.Logger
+	inFlight  progressTable
 }
 
 // Config tunes a Service.

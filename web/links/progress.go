@@ -8,15 +8,10 @@ import (
 	"github.com/uplink-video/uplink/store"
 )
 
-// partsInFlight counts the bytes streamed so far of each part in flight,
+// progressTable counts the bytes streamed so far of each part in flight,
 // by upload ID, for the dashboard's live progress. The store learns of a
 // part only when it is complete; this fills the gap in between. It lives
 // in memory only: after a restart, progress is per part again.
-//
-// Upload IDs are random and unique, so one table serves every Service in
-// the process.
-var partsInFlight = &progressTable{parts: map[string]*partProgress{}}
-
 type progressTable struct {
 	mu    sync.Mutex
 	parts map[string]*partProgress
@@ -34,6 +29,9 @@ type partProgress struct {
 func (t *progressTable) track(uploadID string, n int, r io.Reader) (io.Reader, func()) {
 	p := &partProgress{part: n}
 	t.mu.Lock()
+	if t.parts == nil {
+		t.parts = map[string]*partProgress{}
+	}
 	t.parts[uploadID] = p
 	t.mu.Unlock()
 	return &countingReader{r: r, n: &p.bytes}, func() {
@@ -69,7 +67,7 @@ func (c *countingReader) Read(b []byte) (int, error) {
 // InFlightBytes returns which part of an upload is being streamed now and
 // how many of its bytes have passed so far; (0, 0) when none is.
 func (s *Service) InFlightBytes(uploadID string) (part int, n int64) {
-	return partsInFlight.get(uploadID)
+	return s.inFlight.get(uploadID)
 }
 
 // Received returns how many bytes of u have arrived: the parts the store

@@ -237,7 +237,7 @@ func (s *Service) PutPart(ctx context.Context, linkID, videoID string, n int, le
 		}
 		r = io.TeeReader(r, h)
 		var done func()
-		r, done = partsInFlight.track(u.ID, n, r)
+		r, done = s.inFlight.track(u.ID, n, r)
 		defer done()
 	}
 	_, err = s.backend.UploadPart(ctx, apivideo.Part{
