@@ -264,6 +264,21 @@ func addLinkEvent(ctx context.Context, tx *sql.Tx, e LinkEvent) error {
 	return err
 }
 
+// HasLinkEventSince reports whether the link has an event of the kind at
+// or after since.
+func (s *Store) HasLinkEventSince(ctx context.Context, linkID, kind string, since time.Time) (bool, error) {
+	var n int
+	err := s.inRead(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `
+			SELECT count(*) FROM link_events WHERE link_id = ? AND kind = ? AND at >= ?`,
+			linkID, kind, millis(since)).Scan(&n)
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: find events of link %s: %w", linkID, err)
+	}
+	return n > 0, nil
+}
+
 // ListLinkEvents returns a link's most recent events, newest first.
 func (s *Store) ListLinkEvents(ctx context.Context, linkID string, limit int) ([]LinkEvent, error) {
 	var events []LinkEvent

@@ -243,9 +243,7 @@ func (s *Service) Open(ctx context.Context, id string) (store.Link, error) {
 	if err != nil {
 		return l, err
 	}
-	if err := s.store.AddLinkEvent(ctx, store.LinkEvent{LinkID: id, Kind: store.EventOpened}); err != nil {
-		s.log.Warn("recording a link visit", "err", err)
-	}
+	s.recordVisit(ctx, id)
 	// A link whose every slot is held by uploads in progress still shows
 	// its page: the uploader of one of them may be coming back to resume
 	// (the page finds an unfinished upload by its file), while a new file
@@ -254,6 +252,21 @@ func (s *Service) Open(ctx context.Context, id string) (store.Link, error) {
 		return l, r
 	}
 	return l, nil
+}
+
+// visitQuiet is how long after a recorded visit further visits of the
+// same link are not recorded, so that reloads and busy links do not bury
+// the rest of the timeline.
+const visitQuiet = 10 * time.Minute
+
+func (s *Service) recordVisit(ctx context.Context, linkID string) {
+	seen, err := s.store.HasLinkEventSince(ctx, linkID, store.EventOpened, s.store.Now().Add(-visitQuiet))
+	if err == nil && !seen {
+		err = s.store.AddLinkEvent(ctx, store.LinkEvent{LinkID: linkID, Kind: store.EventOpened})
+	}
+	if err != nil {
+		s.log.Warn("recording a link visit", "err", err)
+	}
 }
 
 // find loads a link, refusing IDs of the wrong shape before any lookup.

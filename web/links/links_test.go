@@ -464,3 +464,36 @@ func TestSpecValidation(t *testing.T) {
 		t.Errorf("normalised origin=%q, want=%q", got, want)
 	}
 }
+
+func TestVisitsAreRecordedOncePerQuietPeriod(t *testing.T) {
+	e := newEnv(t)
+	l := e.link(t, links.Spec{})
+	count := func() int {
+		events, err := e.store.ListLinkEvents(context.Background(), l.ID, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, ev := range events {
+			if ev.Kind == store.EventOpened {
+				n++
+			}
+		}
+		return n
+	}
+	for range 5 {
+		if _, err := e.links.Open(context.Background(), l.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := count(), 1; got != want {
+		t.Errorf("opened events after 5 visits=%d, want=%d", got, want)
+	}
+	e.clock.Add(11 * time.Minute)
+	if _, err := e.links.Open(context.Background(), l.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := count(), 2; got != want {
+		t.Errorf("opened events after a visit 11 minutes later=%d, want=%d", got, want)
+	}
+}
