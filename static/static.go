@@ -3,7 +3,7 @@ package static
 
 import "embed"
 
-// Files holds the assets, under css/ and js/.
+// Files holds the assets, under css/, js/ and img/.
 //
-//go:embed css js
+//go:embed css js img
 var Files embed.FS

@@ -34,13 +34,12 @@ func (s *Server) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
 		if route == "" {
 			route = "(no route)"
 		}
+		// Client errors (a cut-off part, a wrong link) are the client's
+		// business; only server errors are raised above info.
 		level := slog.LevelInfo
 		status := c.Response().Status
-		switch {
-		case status >= 500:
+		if status >= 500 {
 			level = slog.LevelError
-		case status >= 400:
-			level = slog.LevelWarn
 		}
 		s.log.LogAttrs(c.Request().Context(), level, "request",
 			slog.String("request_id", id),

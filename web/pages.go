@@ -1,6 +1,7 @@
 package web
 
 import (
+	"io/fs"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -32,4 +33,15 @@ func (s *Server) handleProblem(c echo.Context) error {
 	return render(c, http.StatusOK, templates.Problem(templates.ProblemPage{
 		Page: s.page(p.Title), Code: p.Code, Status: p.Status, Title: p.Title,
 	}))
+}
+
+// handleFavicon handles "GET /favicon.ico", which browsers ask for on
+// every page: the SVG icon, cached for a day.
+func (s *Server) handleFavicon(c echo.Context) error {
+	b, err := fs.ReadFile(s.assets, "img/favicon.svg")
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "public, max-age=86400")
+	return c.Blob(http.StatusOK, "image/svg+xml", b)
 }

@@ -16,6 +16,7 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/healthz", s.handleHealth)
 	e.GET("/readyz", s.handleReady)
 	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", http.FileServerFS(s.assets))))
+	e.GET("/favicon.ico", s.handleFavicon)
 
 	// Public upload links: the page, the embed, and the endpoints the
 	// uploader script calls. State-changing calls must come from this
