@@ -2,6 +2,7 @@ package web
 
 import (
 	"crypto/subtle"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -30,7 +31,14 @@ func (s *Server) handleLoginPage(c echo.Context) error {
 }
 
 func (s *Server) renderLogin(c echo.Context, status int, email, msg string) error {
+	// The browser's token is kept if it has one, so that opening the page
+	// in a second tab does not spoil the form in the first.
 	token := randomToken()
+	if ck, err := c.Cookie(loginCSRFCookie); err == nil && len(ck.Value) == len(token) {
+		if _, err := base64.RawURLEncoding.DecodeString(ck.Value); err == nil {
+			token = ck.Value
+		}
+	}
 	c.SetCookie(&http.Cookie{
 		Name: loginCSRFCookie, Value: token, Path: "/admin/login", HttpOnly: true,
 		Secure: s.secureCookies, SameSite: http.SameSiteStrictMode, MaxAge: 3600,
@@ -47,14 +55,16 @@ func (s *Server) renderLogin(c echo.Context, status int, email, msg string) erro
 // handleLogin handles "POST /admin/login". Failures are throttled per
 // account and per client address; a success starts a new session.
 func (s *Server) handleLogin(c echo.Context) error {
+	// An empty pair would match: a token is never empty.
 	cookie, err := c.Cookie(loginCSRFCookie)
-	if err != nil || subtle.ConstantTimeCompare([]byte(cookie.Value), []byte(c.FormValue("_csrf"))) != 1 {
+	if err != nil || cookie.Value == "" || subtle.ConstantTimeCompare([]byte(cookie.Value), []byte(c.FormValue("_csrf"))) != 1 {
 		return s.renderLogin(c, http.StatusForbidden, c.FormValue("email"), "This form has expired. Try again.")
 	}
 	email, password, ip := strings.TrimSpace(c.FormValue("email")), c.FormValue("password"), c.RealIP()
 	if blocked, wait := s.throttle.blocked(email, ip); blocked {
+		// Whole minutes, rounded up: never earlier than the block ends.
 		msg := fmt.Sprintf("Too many failed sign-ins for this account or from your network. Try again in %s.",
-			links.Duration(wait.Round(time.Minute)+time.Minute))
+			links.Duration((wait + time.Minute - 1).Truncate(time.Minute)))
 		s.log.Warn("sign-in throttled", "ip", ip)
 		return s.renderLogin(c, http.StatusTooManyRequests, email, msg)
 	}
@@ -84,9 +94,11 @@ func (s *Server) handleLogout(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/admin/login")
 }
 
-// safeNext keeps a post-sign-in redirect on this site's dashboard.
+// safeNext keeps a post-sign-in redirect on this site's dashboard: /admin
+// itself or a path below it, never /administrator or another host.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/admin") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+	rest, ok := strings.CutPrefix(next, "/admin")
+	if !ok || rest != "" && rest[0] != '/' && rest[0] != '?' || strings.ContainsAny(next, "\\\r\n") {
 		return "/admin/links"
 	}
 	return next

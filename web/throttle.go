@@ -16,6 +16,8 @@ type loginThrottle struct {
 	perAccount int
 	perIP      int
 	now        func() time.Time
+	// swept is when fail last dropped every key with no recent failure.
+	swept time.Time
 }
 
 func newLoginThrottle(now func() time.Time) *loginThrottle {
@@ -49,11 +51,19 @@ func (t *loginThrottle) blocked(email, ip string) (bool, time.Duration) {
 	return wait > 0, wait
 }
 
-// fail records a failed sign-in.
+// fail records a failed sign-in. Once per window it also drops the keys
+// whose failures have all expired: otherwise every email and address ever
+// tried would stay in memory.
 func (t *loginThrottle) fail(email, ip string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
+	if now.Sub(t.swept) >= t.window {
+		for k := range t.failures {
+			t.recent(k)
+		}
+		t.swept = now
+	}
 	for _, k := range []string{accountKey(email), ipKey(ip)} {
 		t.failures[k] = append(t.recent(k), now)
 	}

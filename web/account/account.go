@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
@@ -42,13 +43,18 @@ func Matches(hash, password string) bool {
 }
 
 // dummyHash is checked against when an account does not exist, so that a
-// wrong email takes as long to refuse as a wrong password.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("uplink-no-such-account"), cost)
+// wrong email takes as long to refuse as a wrong password. It is made on
+// first use, not at package initialisation, where it slowed down every
+// command (and every test binary) by a bcrypt hash.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("uplink-no-such-account"), cost)
+	return h
+})
 
 // MatchesNothing spends the time of a password check, for an unknown
 // account.
 func MatchesNothing(password string) {
-	_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+	_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
 }
 
 // CheckStrength refuses passwords that are too short or too long for
