@@ -15,6 +15,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/uplink-video/uplink/static"
 	"github.com/uplink-video/uplink/store"
 	"github.com/uplink-video/uplink/templates"
 	"github.com/uplink-video/uplink/web/links"
@@ -27,8 +28,7 @@ import (
 const (
 	linksPerPage = 25
 	// linkEventsShown is how many of a link's latest events its page shows.
-	linkEventsShown  = 200
-	adminLinksScript = "/static/js/admin_links.js"
+	linkEventsShown = 200
 )
 
 // linkStateTexts names the states of a link for people.
@@ -233,7 +233,7 @@ func (s *Server) linkDetail(c echo.Context, l store.Link) (templates.LinkDetailP
 		CanExtend:    l.RevokedAt == nil,
 		Extend:       expiryInput("", "", ""),
 		ProgressURL:  "/admin/links/" + l.ID + "/progress",
-		ScriptURL:    adminLinksScript,
+		ScriptURL:    static.URL("js/admin_links.js"),
 		Live:         state == store.LinkActive,
 	}
 	if len(l.EmbedOrigins) > 0 {

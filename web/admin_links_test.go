@@ -20,6 +20,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"github.com/uplink-video/uplink/static"
 	"github.com/uplink-video/uplink/store"
 	"github.com/uplink-video/uplink/store/ingest"
 	"github.com/uplink-video/uplink/web/links"
@@ -790,7 +791,7 @@ func TestLinkProgressAndTimeline(t *testing.T) {
 	if !strings.Contains(row.Text(), "Ann Uploader") {
 		t.Error("the uploader's name is not shown")
 	}
-	if src := doc.Find(`script[src="/static/js/admin_links.js"]`); src.Length() != 1 || src.AttrOr("nonce", "") == "" || src.AttrOr("type", "") != "module" {
+	if src := doc.Find(`script[src="` + static.URL("js/admin_links.js") + `"]`); src.Length() != 1 || src.AttrOr("nonce", "") == "" || src.AttrOr("type", "") != "module" {
 		t.Error("the live progress script is not loaded as a module with the CSP nonce")
 	}
 	if testID(doc, "link-detail").AttrOr("data-progress-url", "") != "/admin/links/"+l.ID+"/progress" {

@@ -6,12 +6,13 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/uplink-video/uplink/static"
 	"github.com/uplink-video/uplink/templates"
 	"github.com/uplink-video/uplink/web/api"
 )
 
 func (s *Server) page(title string) templates.Page {
-	return templates.Page{Title: title, CSS: "/static/css/app.css"}
+	return templates.Page{Title: title, CSS: static.URL("css/app.css")}
 }
 
 // handleHome handles "GET /".

@@ -15,7 +15,7 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/problems/:code", s.handleProblem)
 	e.GET("/healthz", s.handleHealth)
 	e.GET("/readyz", s.handleReady)
-	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", http.FileServerFS(s.assets))))
+	e.GET("/static/*", s.handleStatic)
 	e.GET("/favicon.ico", s.handleFavicon)
 
 	// Public upload links: the page, the embed, and the endpoints the

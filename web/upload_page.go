@@ -10,13 +10,11 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/uplink-video/uplink/static"
 	"github.com/uplink-video/uplink/store"
 	"github.com/uplink-video/uplink/templates"
 	"github.com/uplink-video/uplink/web/links"
 )
-
-// uploaderScript is the URL of the uploader module.
-const uploaderScript = "/static/js/uploader.js"
 
 // handleUploadPage handles "GET /u/:id": the public upload page.
 func (s *Server) handleUploadPage(c echo.Context) error {
@@ -54,6 +52,7 @@ func (s *Server) renderUploader(c echo.Context, embed bool) error {
 func (s *Server) renderUnavailable(c echo.Context, status int, heading, message string, embed bool) error {
 	return render(c, status, templates.LinkUnavailable(templates.LinkUnavailablePage{
 		Page: s.page(heading), Status: status, Heading: heading, Message: message, Embed: embed,
+		UploadCSS: static.URL("css/upload.css"),
 	}))
 }
 
@@ -74,7 +73,8 @@ func (s *Server) uploadPage(c echo.Context, l store.Link, embed bool) templates.
 		ChunkSize:    s.chunkSize,
 		Embed:        embed,
 		EmbedOrigins: l.EmbedOrigins,
-		ScriptURL:    uploaderScript,
+		ScriptURL:    static.URL("js/uploader.js"),
+		UploadCSS:    static.URL("css/upload.css"),
 		Nonce:        nonce(c),
 	}
 	if l.ExpiresAt != nil {

@@ -1,0 +1,171 @@
+package web_test
+
+import (
+	"compress/gzip"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/html"
+
+	"github.com/uplink-video/uplink/static"
+	"github.com/uplink-video/uplink/store"
+	"github.com/uplink-video/uplink/store/blob"
+	"github.com/uplink-video/uplink/store/ingest"
+	"github.com/uplink-video/uplink/web"
+	"github.com/uplink-video/uplink/web/links"
+)
+
+func TestStaticAssetsAreHashedCachedAndCompressed(t *testing.T) {
+	srv := httptest.NewServer(newPlainApp(t))
+	defer srv.Close()
+	hashed := static.URL("js/uploader.js")
+	if hashed == "/static/js/uploader.js" || !strings.HasPrefix(hashed, "/static/js/uploader.") {
+		t.Fatalf("static.URL=%q, want a content-hashed name", hashed)
+	}
+	for _, tc := range []struct {
+		description  string
+		path         string
+		gzip         bool
+		wantCache    string
+		wantEncoding string
+	}{
+		{"hashed, gzip accepted", hashed, true, "public, max-age=31536000, immutable", "gzip"},
+		{"hashed, no gzip", hashed, false, "public, max-age=31536000, immutable", ""},
+		{"plain name", "/static/js/uploader.js", true, "no-cache", "gzip"},
+	} {
+		t.Run(tc.description, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, srv.URL+tc.path, nil)
+			// A transport that does not add or undo compression itself.
+			tr := &http.Transport{DisableCompression: true}
+			if tc.gzip {
+				req.Header.Set("Accept-Encoding", "gzip, br")
+			}
+			resp, err := tr.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if got := resp.Header.Get("Cache-Control"); got != tc.wantCache {
+				t.Errorf("Cache-Control=%q, want=%q", got, tc.wantCache)
+			}
+			if got := resp.Header.Get("Content-Encoding"); got != tc.wantEncoding {
+				t.Errorf("Content-Encoding=%q, want=%q", got, tc.wantEncoding)
+			}
+			if got := resp.Header.Get("Content-Type"); !strings.HasPrefix(got, "text/javascript") {
+				t.Errorf("Content-Type=%q, want text/javascript", got)
+			}
+			var r io.Reader = resp.Body
+			if tc.wantEncoding == "gzip" {
+				if r, err = gzip.NewReader(resp.Body); err != nil {
+					t.Fatal(err)
+				}
+			}
+			body, _ := io.ReadAll(r)
+			a, _, _ := static.Lookup("js/uploader.js")
+			if string(body) != string(a.Body) {
+				t.Errorf("body differs from the embedded file (%d vs %d bytes)", len(body), len(a.Body))
+			}
+		})
+	}
+	resp, err := http.Get(srv.URL + "/static/js/nope.123.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown asset: status %d, want 404", resp.StatusCode)
+	}
+}
+
+// TestUploadPageWeight loads the public upload page and everything it
+// links to, as a browser would, and checks the total stays under 60 KB
+// with no request to another site.
+func TestUploadPageWeight(t *testing.T) {
+	app, svc := newPlainAppWithLinks(t)
+	srv := httptest.NewServer(app)
+	defer srv.Close()
+	l, err := svc.Create(context.Background(), links.Spec{Label: "A typical link", Message: "Please upload the recording of Saturday's ceremony here.", MaxUploads: 1, MaxSize: 10 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(path string) int {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: status %d", path, resp.StatusCode)
+		}
+		return len(b)
+	}
+	resp, err := http.Get(srv.URL + "/u/" + l.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	total := len(page)
+	doc, err := html.Parse(strings.NewReader(string(page)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refs []string
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode {
+			for _, a := range n.Attr {
+				if (n.Data == "link" && a.Key == "href") || (n.Data == "script" && a.Key == "src") || (n.Data == "img" && a.Key == "src") {
+					refs = append(refs, a.Val)
+				}
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(doc)
+	if len(refs) == 0 {
+		t.Fatal("the page links to no stylesheet or script")
+	}
+	for _, ref := range refs {
+		if !strings.HasPrefix(ref, "/") || strings.HasPrefix(ref, "//") {
+			t.Errorf("the page loads %q from another site", ref)
+			continue
+		}
+		total += get(ref)
+	}
+	t.Logf("upload page weight: %d bytes uncompressed (HTML %d + %d assets)", total, len(page), len(refs))
+	if total > 60_000 {
+		t.Errorf("upload page weighs %d bytes, want under 60 KB", total)
+	}
+}
+
+func newPlainApp(t *testing.T) http.Handler {
+	h, _ := newPlainAppWithLinks(t)
+	return h
+}
+
+func newPlainAppWithLinks(t *testing.T) (http.Handler, *links.Service) {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := store.Open(context.Background(), filepath.Join(dir, "uplink.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	blobs, err := blob.NewDir(filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ing := ingest.New(st, blobs, ingest.Config{})
+	api := web.NewAPI(web.Deps{Store: st, Ingest: ing, PublicURL: "http://uplink.test"})
+	svc := web.LocalLinks(st, api, links.Config{PublicURL: "http://uplink.test"})
+	return web.New(web.Deps{Store: st, Ingest: ing, API: api, Links: svc, PublicURL: "http://uplink.test"}), svc
+}
