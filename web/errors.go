@@ -43,8 +43,20 @@ func (s *Server) handleError(err error, c echo.Context) {
 		heading, message = "Page not found", "There is nothing at this address. Check the link you followed."
 	case http.StatusMethodNotAllowed:
 		heading, message = "Not allowed", "This page does not accept that kind of request."
+	case http.StatusUnauthorized:
+		heading, message = "Signed out", "Sign in again: your session has ended."
+	case http.StatusForbidden:
+		heading, message = "Not allowed", "This form has expired or came from another site. Go back, reload the page and try again."
+	case http.StatusTooManyRequests:
+		heading, message = "Too many requests", "Slow down, and try again in a minute."
 	default:
 		heading, message = http.StatusText(status), "The request could not be completed."
+	}
+	// Handlers say what went wrong in words meant for people; show them.
+	if he != nil && status < 500 {
+		if m, ok := he.Message.(string); ok && m != "" && m != http.StatusText(status) {
+			message = m
+		}
 	}
 	page := templates.Error(templates.ErrorPage{Page: s.page(heading), Status: status, Heading: heading, Message: message})
 	if rerr := render(c, status, page); rerr != nil {

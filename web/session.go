@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gorilla/sessions"
@@ -135,10 +136,17 @@ func (s *Server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// wantsJSON reports whether a request comes from a script (or a media
+// element) rather than from a person navigating: those get a 401 they can
+// act on, not a redirect to the sign-in page. Browsers mark navigations
+// with Sec-Fetch-Mode: navigate; clients without Fetch metadata (curl)
+// are told by their Accept header.
 func wantsJSON(r *http.Request) bool {
+	if mode := r.Header.Get("Sec-Fetch-Mode"); mode != "" && mode != "navigate" {
+		return true
+	}
 	a := r.Header.Get("Accept")
-	return a == "application/json" || r.Header.Get("X-Requested-With") != "" ||
-		len(a) >= 16 && a[:16] == "application/json" || a == "text/event-stream"
+	return strings.HasPrefix(a, "application/json") || a == "text/event-stream" || r.Header.Get("X-Requested-With") != ""
 }
 
 // adminSession returns the session requireAdmin found.
