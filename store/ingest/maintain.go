@@ -13,17 +13,24 @@ import (
 // releaseTail drains the video's staged pieces into its source and lets go
 // of the tail, draining again if a piece was committed meanwhile.
 func (s *Service) releaseTail(videoID string, l *videoLock) {
+	completed := false
 	for {
-		s.drain(context.Background(), videoID, l)
-		if l.releaseTail() {
-			return
+		if s.drain(context.Background(), videoID, l) {
+			completed = true
 		}
+		if l.releaseTail() {
+			break
+		}
+	}
+	if completed {
+		s.onComplete(videoID)
 	}
 }
 
 // drain appends, in order, the staged pieces that are next in line to the
-// video's source. The caller holds the tail.
-func (s *Service) drain(ctx context.Context, videoID string, l *videoLock) {
+// video's source, and reports whether that completed the upload. The
+// caller holds the tail.
+func (s *Service) drain(ctx context.Context, videoID string, l *videoLock) (completed bool) {
 	for {
 		u, err := s.store.FindUpload(ctx, videoID)
 		if err != nil || u.Status != store.UploadUploading {
@@ -41,7 +48,7 @@ func (s *Service) drain(ctx context.Context, videoID string, l *videoLock) {
 			return
 		}
 		l.state.Lock()
-		err = s.recordAppended(ctx, videoID, u, next)
+		done, err := s.recordAppended(ctx, videoID, u, next)
 		l.state.Unlock()
 		if err != nil {
 			s.log.Error("recording a moved piece", "video", videoID, "seq", next.Seq, "err", err)
@@ -50,6 +57,7 @@ func (s *Service) drain(ctx context.Context, videoID string, l *videoLock) {
 		if err := s.blobs.Delete(ctx, next.StagedKey); err != nil {
 			s.log.Warn("deleting a moved piece's blob", "key", next.StagedKey, "err", err)
 		}
+		completed = completed || done
 	}
 }
 
@@ -68,19 +76,20 @@ func (s *Service) appendStaged(ctx context.Context, u store.Upload, p store.Part
 }
 
 // recordAppended records that piece p now sits at the end of the source,
-// where before holds the upload as it was when the copy started.
-func (s *Service) recordAppended(ctx context.Context, videoID string, before store.Upload, p store.Part) error {
+// where before holds the upload as it was when the copy started. It
+// reports whether that completed the upload.
+func (s *Service) recordAppended(ctx context.Context, videoID string, before store.Upload, p store.Part) (bool, error) {
 	u, err := s.store.FindUpload(ctx, videoID)
 	if errors.Is(err, store.ErrNotFound) {
 		// Deleted or abandoned while the bytes were copied, after its
 		// blobs were removed: remove the source the copy recreated.
-		return s.blobs.Delete(ctx, before.SourceKey)
+		return false, s.blobs.Delete(ctx, before.SourceKey)
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	if u.SourceSize != before.SourceSize {
-		return fmt.Errorf("source moved from %d to %d bytes during a drain", before.SourceSize, u.SourceSize)
+		return false, fmt.Errorf("source moved from %d to %d bytes during a drain", before.SourceSize, u.SourceSize)
 	}
 	now := s.store.Now()
 	p.Offset = u.SourceSize
@@ -89,8 +98,11 @@ func (s *Service) recordAppended(ctx context.Context, videoID string, before sto
 		u.AppendedParts++
 	}
 	u.UpdatedAt = now
-	complete(&u, now)
-	return s.store.SaveUpload(ctx, u, store.PartChange{Appended: &p})
+	done := complete(&u, now)
+	if err := s.store.SaveUpload(ctx, u, store.PartChange{Appended: &p}); err != nil {
+		return false, err
+	}
+	return done, nil
 }
 
 // abandon gives up an upload whose lease ran out: its rows go, its bytes

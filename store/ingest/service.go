@@ -35,6 +35,8 @@ type Service struct {
 	blobs blob.Store
 	lease time.Duration
 	log   *slog.Logger
+	// onComplete is Config.OnComplete, never nil.
+	onComplete func(videoID string)
 
 	locks    lockTable
 	inflight keySet
@@ -46,6 +48,11 @@ type Config struct {
 	// piece before it is abandoned. Defaults to DefaultLease.
 	Lease  time.Duration
 	Logger *slog.Logger
+	// OnComplete, when set, is called once for each upload that becomes
+	// complete, after its completion is committed and outside the
+	// upload's locks, on the goroutine of the request (or maintenance
+	// pass) that completed it. It must not block for long.
+	OnComplete func(videoID string)
 }
 
 // DefaultLease is the default time an upload may idle between pieces.
@@ -59,7 +66,10 @@ func New(st *store.Store, blobs blob.Store, cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: st, blobs: blobs, lease: cfg.Lease, log: cfg.Logger}
+	if cfg.OnComplete == nil {
+		cfg.OnComplete = func(string) {}
+	}
+	return &Service{store: st, blobs: blobs, lease: cfg.Lease, log: cfg.Logger, onComplete: cfg.OnComplete}
 }
 
 // Request is what an upload request says before its file part.
@@ -96,6 +106,7 @@ type Piece struct {
 	size      int64
 	filename  string
 	committed bool
+	completed bool // Committing the piece completed its upload.
 	gone      bool // The tail's upload vanished (deleted or abandoned).
 }
 
@@ -302,6 +313,9 @@ func (p *Piece) Commit(ctx context.Context, videoID string) (store.Video, error)
 	if staged && l.tryTail() {
 		p.s.releaseTail(target, l)
 	}
+	if p.completed {
+		p.s.onComplete(target)
+	}
 	return p.s.store.FindVideo(ctx, target)
 }
 
@@ -380,10 +394,11 @@ func (p *Piece) commitLocked(ctx context.Context, target string, isNew bool) (bo
 	}
 	p.applyTotal(&u)
 	u.UpdatedAt, u.LeaseExpiresAt = now, now.Add(p.s.lease)
-	complete(&u, now)
+	done := complete(&u, now)
 	if err := p.s.store.SaveUpload(ctx, u, store.PartChange{Insert: &part}); err != nil {
 		return false, err
 	}
+	p.completed = done
 	p.markCommitted()
 	return part.Staged(), nil
 }
@@ -429,7 +444,7 @@ func (p *Piece) start(ctx context.Context, tok store.UploadToken, target string,
 		u.SourceKey, part.Offset, part.StagedKey = blob.NewKey(), -1, p.key
 	}
 	p.applyTotal(&u)
-	complete(&u, now)
+	done := complete(&u, now)
 	var video *store.VideoCreate
 	if isNew {
 		video = &store.VideoCreate{Title: titleFrom(u.Filename), Public: true, MP4Support: true}
@@ -437,6 +452,7 @@ func (p *Piece) start(ctx context.Context, tok store.UploadToken, target string,
 	if err := p.s.store.StartUpload(ctx, store.NewUpload{Upload: u, First: part, Video: video}); err != nil {
 		return false, err
 	}
+	p.completed = done
 	p.markCommitted()
 	return part.Staged(), nil
 }
@@ -449,8 +465,12 @@ func (p *Piece) repeat(ctx context.Context, u store.Upload, now time.Time) error
 	if p.req.Range.Mode == Parts && p.req.Range.TotalParts != 0 && u.TotalParts == 0 {
 		p.applyTotal(&u)
 		u.UpdatedAt = now
-		complete(&u, now)
-		return p.s.store.SaveUpload(ctx, u, store.PartChange{})
+		done := complete(&u, now)
+		if err := p.s.store.SaveUpload(ctx, u, store.PartChange{}); err != nil {
+			return err
+		}
+		p.completed = done
+		return nil
 	}
 	return nil
 }
@@ -588,8 +608,9 @@ func nextSeq(u store.Upload) int64 {
 	return int64(u.AppendedParts) + 1
 }
 
-// complete marks u uploaded if its source holds every piece.
-func complete(u *store.Upload, now time.Time) {
+// complete marks u uploaded if its source holds every piece, and reports
+// whether that made it complete.
+func complete(u *store.Upload, now time.Time) bool {
 	done := false
 	switch u.Mode {
 	case store.ModeSingle:
@@ -603,7 +624,9 @@ func complete(u *store.Upload, now time.Time) {
 		u.Status = store.UploadUploaded
 		u.CompletedAt = &now
 		u.TotalBytes = u.SourceSize
+		return true
 	}
+	return false
 }
 
 func lapsed(u store.Upload, now time.Time) bool {

@@ -48,7 +48,25 @@ type Service struct {
 	chunkSize int64
 	lease     time.Duration
 	log       *slog.Logger
+	events    EventSink // May be nil.
 	inFlight  progressTable
+}
+
+// EventSink hears what happens to uploads through links, to tell other
+// systems (the webhooks). Its methods are called after the change is
+// committed, on the request's goroutine; they report their own failures
+// and must not block for long.
+type EventSink interface {
+	// UploadStarted is called when a new upload has its video.
+	UploadStarted(ctx context.Context, l store.Link, u store.LinkUpload)
+	// UploadCompleted is called when the last part of an upload is in.
+	UploadCompleted(ctx context.Context, l store.Link, u store.LinkUpload)
+	// UploadFailed is called when an unfinished upload is released:
+	// reason is "cancelled", "refused" or "abandoned", detail says more.
+	UploadFailed(ctx context.Context, l store.Link, u store.LinkUpload, reason, detail string)
+	// LinkUsedUp is called when a completed upload used up the link; it
+	// may be called more than once for a link.
+	LinkUsedUp(ctx context.Context, l store.Link)
 }
 
 // Config tunes a Service.
@@ -61,6 +79,9 @@ type Config struct {
 	// abandoned and its slot freed. It should match the token endpoint's.
 	Lease  time.Duration
 	Logger *slog.Logger
+	// Events, when set, hears about uploads starting, completing and
+	// failing, and links being used up.
+	Events EventSink
 }
 
 // DefaultChunkSize is the default part size for uploads through links.
@@ -84,6 +105,7 @@ func New(st *store.Store, b backend, cfg Config) *Service {
 		chunkSize: cfg.ChunkSize,
 		lease:     cfg.Lease,
 		log:       cfg.Logger,
+		events:    cfg.Events,
 	}
 }
 

@@ -105,6 +105,9 @@ func (s *Service) Start(ctx context.Context, linkID string, r StartRequest) (sto
 		return store.LinkUpload{}, false, err
 	}
 	u, err = s.store.FindLinkUpload(ctx, l.ID, v.VideoID)
+	if err == nil && s.events != nil {
+		s.events.UploadStarted(ctx, l, u)
+	}
 	return u, false, err
 }
 
@@ -248,6 +251,7 @@ func (s *Service) PutPart(ctx context.Context, linkID, videoID string, n int, le
 		return u, s.partErr(ctx, l, u, err)
 	}
 	leaseTo := s.store.Now().Add(s.lease)
+	done := false
 	if h == nil {
 		err = s.store.RenewLinkUploadLease(ctx, u.ID, leaseTo)
 	} else {
@@ -260,6 +264,7 @@ func (s *Service) PutPart(ctx context.Context, linkID, videoID string, n int, le
 			sum = hex.EncodeToString(h.Sum(nil))
 		}
 		err = s.store.AdvanceLinkUpload(ctx, u.ID, n, state, sum, leaseTo)
+		done = err == nil && sum != ""
 		if errors.Is(err, store.ErrConflict) {
 			// A concurrent re-send of the same part recorded it first.
 			err = nil
@@ -268,7 +273,29 @@ func (s *Service) PutPart(ctx context.Context, linkID, videoID string, n int, le
 	if err != nil {
 		return u, err
 	}
+	if done && s.events != nil {
+		s.completed(ctx, l.ID, u.VideoID)
+	}
 	return s.store.FindLinkUpload(ctx, l.ID, u.VideoID)
+}
+
+// completed tells the event sink that an upload completed, and that its
+// link is used up if it is.
+func (s *Service) completed(ctx context.Context, linkID, videoID string) {
+	ctx = context.WithoutCancel(ctx)
+	l, err := s.store.FindLink(ctx, linkID)
+	if err == nil {
+		var u store.LinkUpload
+		if u, err = s.store.FindLinkUpload(ctx, linkID, videoID); err == nil {
+			s.events.UploadCompleted(ctx, l, u)
+			if l.State(s.store.Now()) == store.LinkUsedUp {
+				s.events.LinkUsedUp(ctx, l)
+			}
+		}
+	}
+	if err != nil {
+		s.log.Error("reading a completed upload for its events", "link", linkID, "video", videoID, "err", err)
+	}
 }
 
 // checkType refuses a file whose first bytes are not of a type the link
@@ -326,6 +353,13 @@ func (s *Service) release(ctx context.Context, u store.LinkUpload, kind, reason 
 			s.log.Error("releasing a link upload", "upload", u.ID, "err", err)
 		}
 		return
+	}
+	if s.events != nil {
+		if l, err := s.store.FindLink(ctx, u.LinkID); err == nil {
+			s.events.UploadFailed(ctx, l, u, kind, reason)
+		} else {
+			s.log.Error("reading the link of a stopped upload for its events", "upload", u.ID, "err", err)
+		}
 	}
 	if u.VideoID == "" {
 		return
