@@ -1,8 +1,8 @@
 package store
 
 import (
-	"bytes"
 	"context"
+	"crypto/subtle"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -106,6 +106,13 @@ type Credentials struct {
 	ExtraKeyHash []byte
 }
 
+// matchesExtra reports whether hash is the extra key's. The hashes are
+// compared in constant time, like every secret, although a hash leaks
+// nothing useful about its key.
+func (c Credentials) matchesExtra(hash []byte) bool {
+	return len(c.ExtraKeyHash) > 0 && subtle.ConstantTimeCompare(hash, c.ExtraKeyHash) == 1
+}
+
 // HashSecret returns the SHA-256 that the store keeps of a secret.
 func HashSecret(secret string) []byte { return hashSecret(secret) }
 
@@ -114,7 +121,7 @@ func HashSecret(secret string) []byte { return hashSecret(secret) }
 // for an unknown or revoked key.
 func (s *Store) AuthenticateAPIKey(ctx context.Context, c Credentials, secret string) error {
 	h := hashSecret(secret)
-	if c.ExtraKeyHash != nil && bytes.Equal(h, c.ExtraKeyHash) {
+	if c.matchesExtra(h) {
 		return nil
 	}
 	err := s.inWrite(ctx, func(tx *sql.Tx) error {
@@ -247,7 +254,7 @@ func (s *Store) lookupToken(ctx context.Context, tx *sql.Tx, c Credentials, kind
 	if err != nil {
 		return nil, err
 	}
-	if managed == 0 && !(c.ExtraKeyHash != nil && bytes.Equal(keyHash, c.ExtraKeyHash)) {
+	if managed == 0 && !c.matchesExtra(keyHash) {
 		return nil, ErrNotFound
 	}
 	return keyHash, nil

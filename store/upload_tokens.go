@@ -74,10 +74,10 @@ func findUploadToken(ctx context.Context, tx *sql.Tx, id string) (UploadToken, e
 		WHERE id = ?`, id)
 	t, err := scanUploadToken(row)
 	if errors.Is(err, sql.ErrNoRows) {
-		return UploadToken{}, fmt.Errorf("store: upload token %s: %w", id, ErrNotFound)
+		return UploadToken{}, fmt.Errorf("store: upload token: %w", ErrNotFound)
 	}
 	if err != nil {
-		return UploadToken{}, fmt.Errorf("store: find upload token %s: %w", id, err)
+		return UploadToken{}, fmt.Errorf("store: find upload token: %w", err)
 	}
 	return t, nil
 }
@@ -200,7 +200,7 @@ func (s *Store) DeleteUploadToken(ctx context.Context, id string) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("store: delete upload token %s: %w", id, err)
+		return fmt.Errorf("store: delete upload token: %w", err)
 	}
 	return nil
 }

@@ -227,7 +227,7 @@ func (s *Store) FindOpenUploads(ctx context.Context, tokenID string) ([]Upload, 
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: find open uploads of %s: %w", tokenID, err)
+		return nil, fmt.Errorf("store: find open uploads of a token: %w", err)
 	}
 	return us, nil
 }

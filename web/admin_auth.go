@@ -16,6 +16,7 @@ import (
 	"github.com/uplink-video/uplink/templates"
 	"github.com/uplink-video/uplink/web/account"
 	"github.com/uplink-video/uplink/web/links"
+	"github.com/uplink-video/uplink/web/ratelimit"
 )
 
 // loginCSRFCookie carries the sign-in form's CSRF token (double submit):
@@ -66,6 +67,7 @@ func (s *Server) handleLogin(c echo.Context) error {
 		msg := fmt.Sprintf("Too many failed sign-ins for this account or from your network. Try again in %s.",
 			links.Duration((wait + time.Minute - 1).Truncate(time.Minute)))
 		s.log.Warn("sign-in throttled", "ip", ip)
+		c.Response().Header().Set("Retry-After", ratelimit.RetryAfter(wait))
 		return s.renderLogin(c, http.StatusTooManyRequests, email, msg)
 	}
 	a, err := s.store.FindAdminByEmail(c.Request().Context(), email)

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/labstack/echo/v4"
 
 	"github.com/uplink-video/uplink/store"
 	"github.com/uplink-video/uplink/store/blob"
@@ -46,6 +47,8 @@ type adminApp struct {
 	Ingest *ingest.Service  // The token upload endpoint's service.
 	Blobs  *blob.Dir        // Where uploaded bytes are kept.
 	Clock  *storetest.Clock // The store's clock; starts at storetest.Epoch.
+	Echo   *echo.Echo       // The application, for walking its route table.
+	DBPath string           // The SQLite file, for tests that plant rows the app would refuse.
 	// Client keeps the session cookie and does not follow redirects, so
 	// that tests see the redirects themselves.
 	Client *http.Client
@@ -66,6 +69,14 @@ func newAdminApp(t *testing.T) *adminApp {
 // signing in.
 func newAnonymousApp(t *testing.T) *adminApp {
 	t.Helper()
+	return newAnonymousAppWith(t, nil)
+}
+
+// newAnonymousAppWith is newAnonymousApp with configure (when not nil)
+// changing the application's dependencies, such as its logger or rate
+// limits, before it is built.
+func newAnonymousAppWith(t *testing.T, configure func(*web.Deps)) *adminApp {
+	t.Helper()
 	dir := t.TempDir()
 	clk := storetest.NewClock()
 	st := storetest.OpenFile(t, filepath.Join(dir, "uplink.db"), clk)
@@ -83,14 +94,23 @@ func newAnonymousApp(t *testing.T) *adminApp {
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
 	deps := web.Deps{Store: st, Ingest: ing, PublicURL: base, ChunkSize: ingest.MinPartSize}
+	if configure != nil {
+		configure(&deps)
+		if deps.Logger != nil {
+			ing = ingest.New(st, blobs, ingest.Config{Lease: 2 * time.Hour, Logger: deps.Logger})
+			deps.Ingest = ing
+		}
+	}
 	deps.API = web.NewAPI(deps)
-	deps.Links = web.LocalLinks(st, deps.API, links.Config{PublicURL: base, ChunkSize: ingest.MinPartSize, Lease: 2 * time.Hour})
-	srv.Config.Handler = web.New(deps)
+	deps.Links = web.LocalLinks(st, deps.API, links.Config{PublicURL: base, ChunkSize: ingest.MinPartSize, Lease: 2 * time.Hour, Logger: deps.Logger})
+	e := web.New(deps)
+	srv.Config.Handler = e
 	srv.Start()
 	t.Cleanup(srv.Close)
 
 	return &adminApp{
 		URL: base, Store: st, Links: deps.Links, Ingest: ing, Blobs: blobs, Clock: clk,
+		Echo: e, DBPath: filepath.Join(dir, "uplink.db"),
 		Client: newClient(t),
 	}
 }

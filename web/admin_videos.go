@@ -165,7 +165,7 @@ func (s *Server) handleVideoSource(c echo.Context) error {
 	h.Set("Content-Disposition", contentDisposition(disposition, u.Filename))
 	// The bytes are the uploader's: whatever they hold, they run nothing
 	// on the dashboard's origin.
-	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	h.Set("Content-Security-Policy", "default-src 'none'; sandbox; frame-ancestors 'none'")
 	modtime := u.UpdatedAt
 	if u.CompletedAt != nil {
 		modtime = *u.CompletedAt
@@ -201,17 +201,11 @@ func sourceType(head []byte, filename string) (string, bool) {
 	return "application/octet-stream", false
 }
 
-// contentDisposition names the file for a download, keeping only its base
-// name, as api.ServeDownload does.
+// contentDisposition names the file for a download or the player, as
+// api.ServeDownload does: a sanitised base name, with filename* when it is
+// not plain ASCII.
 func contentDisposition(kind, filename string) string {
-	name := path.Base(strings.ReplaceAll(filename, `\`, "/"))
-	if name == "." || name == "/" || name == "" {
-		name = "video"
-	}
-	if d := mime.FormatMediaType(kind, map[string]string{"filename": name}); d != "" {
-		return d
-	}
-	return kind
+	return api.ContentDisposition(kind, filename)
 }
 
 // findVideoRow loads the video named by the route's :id.

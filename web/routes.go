@@ -21,10 +21,10 @@ func (s *Server) routes(e *echo.Echo) {
 	// Public upload links: the page, the embed, and the endpoints the
 	// uploader script calls. State-changing calls must come from this
 	// origin (the page or the embed itself).
-	e.GET("/u/:id", s.handleUploadPage)
-	e.GET("/embed/:id", s.handleEmbed)
+	e.GET("/u/:id", s.handleUploadPage, s.limits.linkPages)
+	e.GET("/embed/:id", s.handleEmbed, s.limits.linkPages)
 	same := sameOrigin()
-	e.POST("/u/:id/uploads", s.handleUploadStart, jsonErrors, same)
+	e.POST("/u/:id/uploads", s.handleUploadStart, jsonErrors, same, s.limits.uploadStarts)
 	e.GET("/u/:id/uploads/:videoId", s.handleUploadStatus, jsonErrors)
 	e.PUT("/u/:id/uploads/:videoId/parts/:n", s.handleUploadPart, jsonErrors, same)
 	e.DELETE("/u/:id/uploads/:videoId", s.handleUploadCancel, jsonErrors, same)

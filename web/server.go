@@ -47,8 +47,11 @@ type Deps struct {
 	// SessionHashKey and SessionBlockKey sign and encrypt session cookies
 	// (store.SessionKeys). When nil, New reads them from the store.
 	SessionHashKey, SessionBlockKey []byte
-	Version                         string
-	Logger                          *slog.Logger
+	// RateLimits limit requests per client address; zero fields take
+	// DefaultRateLimits.
+	RateLimits RateLimits
+	Version    string
+	Logger     *slog.Logger
 }
 
 // Server holds the application's dependencies for its handlers.
@@ -68,6 +71,7 @@ type Server struct {
 
 	sessions      *sessionManager
 	throttle      *loginThrottle
+	limits        rateLimiters
 	secureCookies bool
 }
 
@@ -112,6 +116,7 @@ func New(d Deps) *echo.Echo {
 	}
 	s.sessions = newSessionManager(d.Store, hashKey, blockKey, d.SecureCookies)
 	s.throttle = newLoginThrottle(d.Store.Now)
+	s.limits = s.newRateLimiters(d.RateLimits.withDefaults())
 	e := echo.New()
 	// The client address (for sign-in throttling and logs) is the peer's:
 	// forwarded headers are only trusted behind a configured proxy.
@@ -131,6 +136,7 @@ func NewAPI(d Deps) *api.API {
 		ExtraAPIKey: d.ExtraAPIKey,
 		PublicURL:   d.PublicURL,
 		CORSOrigins: d.APICORSOrigins,
+		AuthLimit:   d.RateLimits.withDefaults().Auth,
 		Logger:      d.Logger,
 	})
 }

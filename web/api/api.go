@@ -14,6 +14,7 @@ import (
 
 	"github.com/uplink-video/uplink/store"
 	"github.com/uplink-video/uplink/store/ingest"
+	"github.com/uplink-video/uplink/web/ratelimit"
 )
 
 // API is the api.video-compatible surface.
@@ -23,6 +24,7 @@ type API struct {
 	creds       store.Credentials
 	publicURL   string
 	corsOrigins map[string]bool
+	authLimit   *ratelimit.Limiter
 	log         *slog.Logger
 }
 
@@ -38,7 +40,10 @@ type Deps struct {
 	PublicURL string
 	// CORSOrigins may call the management endpoints from a browser.
 	CORSOrigins []string
-	Logger      *slog.Logger
+	// AuthLimit limits /auth/* per client address (DefaultAuthLimit
+	// when zero; ratelimit.Unlimited turns it off).
+	AuthLimit ratelimit.Rate
+	Logger    *slog.Logger
 }
 
 // New returns the API.
@@ -59,6 +64,10 @@ func New(d Deps) *API {
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
+	if d.AuthLimit.IsZero() {
+		d.AuthLimit = DefaultAuthLimit
+	}
+	a.authLimit = ratelimit.New(d.AuthLimit, d.Store.Now, 0)
 	return a
 }
 
@@ -84,8 +93,8 @@ func (a *API) Register(e *echo.Echo) {
 	// Public: the upload token (in the query) or the credentials (in the
 	// body) authenticate these.
 	e.POST("/upload", a.handleUpload)
-	e.POST("/auth/api-key", a.handleAuthAPIKey)
-	e.POST("/auth/refresh", a.handleAuthRefresh)
+	e.POST("/auth/api-key", a.handleAuthAPIKey, a.limitAuth)
+	e.POST("/auth/refresh", a.handleAuthRefresh, a.limitAuth)
 
 	// Management: an API key (Basic) or an access token (Bearer). The
 	// middleware is attached per route rather than through a group: a

@@ -87,6 +87,7 @@ var problemKinds = map[string]problemKind{
 	codeBodyTooLarge:      {413, "The request body is too large.", true},
 	codeServerError:       {500, "Something went wrong on the server.", true},
 	codeUnavailable:       {503, "The server is shutting down.", true},
+	codeTooManyRequests:   {429, "Too many requests.", false},
 }
 
 // Codes of problems that only the API layer raises.

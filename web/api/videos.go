@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
@@ -465,13 +466,10 @@ func (a *API) handleVideoSource(c echo.Context) error {
 }
 
 // ServeDownload serves a stored file as an attachment, with Range support.
-// The file name is sanitised for the header; the type comes from its
-// extension, and the browser is told not to guess another.
+// The file name is sanitised for the header (ContentDisposition); the type
+// comes from its extension, and the browser is told not to guess another.
 func ServeDownload(w http.ResponseWriter, r *http.Request, filename string, modtime time.Time, f io.ReadSeeker) {
-	name := path.Base(strings.ReplaceAll(filename, `\`, "/"))
-	if name == "." || name == "/" || name == "" {
-		name = "video"
-	}
+	name := SafeFilename(filename)
 	ctype := mime.TypeByExtension(strings.ToLower(path.Ext(name)))
 	if ctype == "" {
 		ctype = "application/octet-stream"
@@ -479,12 +477,93 @@ func ServeDownload(w http.ResponseWriter, r *http.Request, filename string, modt
 	h := w.Header()
 	h.Set("Content-Type", ctype)
 	h.Set("X-Content-Type-Options", "nosniff")
-	disp := mime.FormatMediaType("attachment", map[string]string{"filename": name})
-	if disp == "" {
-		disp = "attachment"
-	}
-	h.Set("Content-Disposition", disp)
+	h.Set("Content-Disposition", ContentDisposition("attachment", name))
 	http.ServeContent(w, r, "", modtime, f)
+}
+
+// maxFilenameBytes caps a download's file name, under the 255 bytes most
+// file systems allow, keeping the header short.
+const maxFilenameBytes = 200
+
+// SafeFilename reduces a stored file name to one safe to offer for saving:
+// its base name (either slash), without control, formatting (bidi
+// overrides such as U+202E, zero-width characters) or line-separator
+// characters, with characters that Windows forbids replaced by "_", no
+// leading or trailing dots or spaces, and at most 200 bytes, keeping the
+// extension. An empty result becomes "video".
+func SafeFilename(name string) string {
+	name = strings.ToValidUTF8(name, "")
+	name = strings.Map(func(r rune) rune {
+		switch {
+		case r == '\\':
+			return '/'
+		case unicode.IsControl(r), unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp):
+			return -1
+		case strings.ContainsRune(`<>:"|?*`, r):
+			return '_'
+		}
+		return r
+	}, name)
+	name = strings.Trim(path.Base(name), " .")
+	if name == "/" {
+		name = ""
+	}
+	if len(name) > maxFilenameBytes {
+		ext := path.Ext(name)
+		if len(ext) > 16 {
+			ext = ""
+		}
+		stem := name[:maxFilenameBytes-len(ext)]
+		for !utf8.ValidString(stem) {
+			stem = stem[:len(stem)-1]
+		}
+		name = strings.TrimRight(stem, " .") + ext
+	}
+	if name == "" {
+		return "video"
+	}
+	return name
+}
+
+// ContentDisposition returns a Content-Disposition header of the given
+// kind ("attachment" or "inline") for a file name, sanitised with
+// SafeFilename. A name that is not plain ASCII gets an ASCII fallback in
+// filename and the real name in filename* (RFC 6266, RFC 5987), which
+// every current browser prefers.
+func ContentDisposition(kind, filename string) string {
+	name := SafeFilename(filename)
+	ascii := strings.Map(func(r rune) rune {
+		if r < ' ' || r > '~' {
+			return '_'
+		}
+		return r
+	}, name)
+	d := mime.FormatMediaType(kind, map[string]string{"filename": ascii})
+	if d == "" {
+		return kind
+	}
+	if ascii != name {
+		d += "; filename*=UTF-8''" + rfc5987(name)
+	}
+	return d
+}
+
+// rfc5987 percent-encodes s as an RFC 5987 ext-value's value: every byte
+// but attr-char.
+func rfc5987(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
 }
 
 func (a *API) findVideo(c echo.Context) (store.Video, error) {

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -220,14 +221,23 @@ const maxResponse = 1 << 20
 
 func (c *Client) send(req *http.Request, out any) error {
 	req.Header.Set("Accept", "application/json")
+	// Errors name the path without its secrets: they are logged, and an
+	// upload token is a credential (in /upload?token= and in
+	// /upload-tokens/{token}). The *url.Error of a failed request quotes
+	// the whole URL, so only its cause is kept.
+	where := req.Method + " " + redactPath(req.URL.Path)
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("apivideo: %s %s: %w", req.Method, req.URL.Path, err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("apivideo: %s: %w", where, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if err != nil {
-		return fmt.Errorf("apivideo: %s %s: read response: %w", req.Method, req.URL.Path, err)
+		return fmt.Errorf("apivideo: %s: read response: %w", where, err)
 	}
 	if resp.StatusCode >= 400 {
 		e := &Error{Status: resp.StatusCode}
@@ -241,7 +251,16 @@ func (c *Client) send(req *http.Request, out any) error {
 		return nil
 	}
 	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("apivideo: %s %s: decode response: %w", req.Method, req.URL.Path, err)
+		return fmt.Errorf("apivideo: %s: decode response: %w", where, err)
 	}
 	return nil
+}
+
+// redactPath hides the upload token in a path of the upload-tokens
+// resource.
+func redactPath(p string) string {
+	if i := strings.Index(p, "/upload-tokens/"); i >= 0 {
+		return p[:i] + "/upload-tokens/(token)"
+	}
+	return p
 }
