@@ -9,7 +9,7 @@ import (
 // routes is the one route table of the browser-facing surface. The API
 // registers its own table (web/api.Register).
 func (s *Server) routes(e *echo.Echo) {
-	e.Use(s.requestLog, securityHeaders)
+	e.Use(s.requestLog, securityHeaders, s.idleReadDeadline)
 
 	e.GET("/", s.handleHome)
 	e.GET("/problems/:code", s.handleProblem)

@@ -4,10 +4,12 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"io/fs"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -37,6 +39,10 @@ type Deps struct {
 	APICORSOrigins []string
 	// ChunkSize is the part size for uploads through links.
 	ChunkSize int64
+	// ReadIdleTimeout is how long an upload's request body may go
+	// without a byte arriving before the request is ended (see
+	// deadline.go). DefaultReadIdleTimeout when 0.
+	ReadIdleTimeout time.Duration
 	// DataDir is checked by /readyz: writable, with MinFreeBytes free
 	// (DefaultMinFreeBytes when 0). Empty skips the check.
 	DataDir      string
@@ -68,6 +74,8 @@ type Server struct {
 
 	dataDir string
 	minFree int64
+	// readIdle is Deps.ReadIdleTimeout, never 0.
+	readIdle time.Duration
 
 	sessions      *sessionManager
 	throttle      *loginThrottle
@@ -111,6 +119,7 @@ func New(d Deps) *echo.Echo {
 	}
 	s.secureCookies = d.SecureCookies
 	s.dataDir, s.minFree = d.DataDir, d.MinFreeBytes
+	s.readIdle = cmp.Or(d.ReadIdleTimeout, DefaultReadIdleTimeout)
 	if s.minFree == 0 {
 		s.minFree = DefaultMinFreeBytes
 	}

@@ -162,6 +162,8 @@ type serveConfig struct {
 	logFormat   string
 	corsOrigins []string
 	shutdown    time.Duration
+	readHeader  time.Duration
+	readIdle    time.Duration
 }
 
 // serveFlags are the settings of "uplink serve", defined on their flag set.
@@ -172,6 +174,7 @@ type serveFlags struct {
 	adminEmail, adminPass   *string
 	logFormat               *string
 	shutdown                *time.Duration
+	readHeader, readIdle    *time.Duration
 }
 
 // newServeFlags defines the serve command's settings. Its usage, written
@@ -189,6 +192,8 @@ func newServeFlags(getenv func(string) string, out io.Writer) *serveFlags {
 		logFormat:  fs.String("log-format", "UPLINK_LOG_FORMAT", "text", "log format: text or json"),
 		adminEmail: fs.String("admin-email", "UPLINK_ADMIN_EMAIL", "", "email of the first dashboard admin, created on the first start (default admin@uplink.local)"),
 		adminPass:  fs.String("admin-password", "UPLINK_ADMIN_PASSWORD", "", "password of the first dashboard admin (default: generate one and print it once; prefer the environment variable)"),
+		readHeader: fs.Duration("read-header-timeout", "UPLINK_READ_HEADER_TIMEOUT", 10*time.Second, "how long a client may take to send a request's headers; cuts off clients that dribble them"),
+		readIdle:   fs.Duration("read-idle-timeout", "UPLINK_READ_IDLE_TIMEOUT", 60*time.Second, "how long an upload's body may go without a byte arriving before the request is ended; a slow but steady upload is never cut off"),
 	}
 }
 
@@ -210,7 +215,7 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 	c := serveConfig{
 		backendConfig: bc,
 		addr:          *f.backend.addr, tlsCert: *f.cert, tlsKey: *f.key,
-		apiKey: *f.apiKey, shutdown: *f.shutdown,
+		apiKey: *f.apiKey, shutdown: *f.shutdown, readHeader: *f.readHeader, readIdle: *f.readIdle,
 		adminEmail: *f.adminEmail, adminPass: *f.adminPass, logFormat: *f.logFormat,
 	}
 	if c.logFormat != "text" && c.logFormat != "json" {

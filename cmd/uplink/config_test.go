@@ -16,6 +16,8 @@ func TestParseServe(t *testing.T) {
 		backendConfig: backendConfig{dataDir: "./data", lease: 24 * time.Hour, chunkSize: 16 << 20},
 		shutdown:      30 * time.Second,
 		logFormat:     "text",
+		readHeader:    10 * time.Second,
+		readIdle:      time.Minute,
 	}
 	for _, tt := range []struct {
 		description string
@@ -33,12 +35,13 @@ func TestParseServe(t *testing.T) {
 				"--addr", "0.0.0.0:9000", "--data", "/srv/uplink", "--public-url", "https://up.example/base/",
 				"--tls-cert", "c.pem", "--tls-key", "k.pem", "--api-key", "0123456789abcdef",
 				"--upload-lease", "2h", "--api-cors-origins", "https://a.example, http://b.example:8080/",
-				"--shutdown-timeout", "5s",
+				"--shutdown-timeout", "5s", "--read-header-timeout", "3s", "--read-idle-timeout", "2m",
 			},
 			want: func(c *serveConfig) {
 				c.addr, c.dataDir, c.publicURL = "0.0.0.0:9000", "/srv/uplink", "https://up.example/base"
 				c.tlsCert, c.tlsKey, c.apiKey = "c.pem", "k.pem", "0123456789abcdef"
 				c.lease, c.shutdown = 2*time.Hour, 5*time.Second
+				c.readHeader, c.readIdle = 3*time.Second, 2*time.Minute
 				c.corsOrigins = []string{"https://a.example", "http://b.example:8080"}
 			},
 		},
@@ -53,12 +56,13 @@ func TestParseServe(t *testing.T) {
 				"UPLINK_ADDR": ":7000", "UPLINK_DATA": "/var/lib/uplink", "UPLINK_PUBLIC_URL": "http://up.example",
 				"UPLINK_TLS_CERT": "c.pem", "UPLINK_TLS_KEY": "k.pem", "UPLINK_API_KEY": "fedcba9876543210",
 				"UPLINK_UPLOAD_LEASE": "90m", "UPLINK_API_CORS_ORIGINS": "https://a.example",
-				"UPLINK_SHUTDOWN_TIMEOUT": "1m",
+				"UPLINK_SHUTDOWN_TIMEOUT": "1m", "UPLINK_READ_HEADER_TIMEOUT": "4s", "UPLINK_READ_IDLE_TIMEOUT": "90s",
 			},
 			want: func(c *serveConfig) {
 				c.addr, c.dataDir, c.publicURL = ":7000", "/var/lib/uplink", "http://up.example"
 				c.tlsCert, c.tlsKey, c.apiKey = "c.pem", "k.pem", "fedcba9876543210"
 				c.lease, c.shutdown = 90*time.Minute, time.Minute
+				c.readHeader, c.readIdle = 4*time.Second, 90*time.Second
 				c.corsOrigins = []string{"https://a.example"}
 			},
 		},
@@ -89,7 +93,8 @@ func TestParseServe(t *testing.T) {
 			tt.want(&want)
 			if got.addr != want.addr || got.dataDir != want.dataDir || got.publicURL != want.publicURL ||
 				got.tlsCert != want.tlsCert || got.tlsKey != want.tlsKey || got.apiKey != want.apiKey ||
-				got.lease != want.lease || got.shutdown != want.shutdown || !slices.Equal(got.corsOrigins, want.corsOrigins) {
+				got.lease != want.lease || got.shutdown != want.shutdown || !slices.Equal(got.corsOrigins, want.corsOrigins) ||
+				got.readHeader != want.readHeader || got.readIdle != want.readIdle {
 				t.Errorf("config=%+v, want=%+v", got, want)
 			}
 		})
@@ -112,6 +117,11 @@ func TestParseServeRejects(t *testing.T) {
 			description: "bad duration variable",
 			env:         map[string]string{"UPLINK_SHUTDOWN_TIMEOUT": "10"},
 			wantInError: []string{"UPLINK_SHUTDOWN_TIMEOUT", `"10"`},
+		},
+		{
+			description: "zero idle timeout",
+			args:        []string{"--read-idle-timeout", "0s"},
+			wantInError: []string{"read-idle-timeout", "positive"},
 		},
 		{
 			description: "zero duration",
@@ -240,6 +250,8 @@ var serveSettings = []struct{ flag, env string }{
 	{"admin-email", "UPLINK_ADMIN_EMAIL"},
 	{"admin-password", "UPLINK_ADMIN_PASSWORD"},
 	{"log-format", "UPLINK_LOG_FORMAT"},
+	{"read-header-timeout", "UPLINK_READ_HEADER_TIMEOUT"},
+	{"read-idle-timeout", "UPLINK_READ_IDLE_TIMEOUT"},
 }
 
 func TestHelpListsEveryFlag(t *testing.T) {

@@ -37,6 +37,12 @@ type app struct {
 
 // openApp opens (creating if needed) the data directory.
 func openApp(ctx context.Context, dataDir string, lease time.Duration, log *slog.Logger) (*app, error) {
+	return openAppHooks(ctx, dataDir, lease, log, ingest.Hooks{})
+}
+
+// openAppHooks is openApp with ingest hooks, which only crash tests set
+// (see crashHooks).
+func openAppHooks(ctx context.Context, dataDir string, lease time.Duration, log *slog.Logger, hooks ingest.Hooks) (*app, error) {
 	if err := os.MkdirAll(dataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
@@ -54,7 +60,7 @@ func openApp(ctx context.Context, dataDir string, lease time.Duration, log *slog
 	return &app{
 		store:  st,
 		blobs:  blobs,
-		ingest: ingest.New(st, blobs, ingest.Config{Lease: lease, Logger: log}),
+		ingest: ingest.New(st, blobs, ingest.Config{Lease: lease, Logger: log, Hooks: hooks}),
 		fresh:  errors.Is(statErr, os.ErrNotExist),
 	}, nil
 }
@@ -71,7 +77,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log = slog.New(slog.NewTextHandler(stderr, nil))
 	}
 
-	a, err := openApp(ctx, cfg.dataDir, cfg.lease, log)
+	hooks, err := crashHooks(getenv(crashpointEnv), log)
+	if err != nil {
+		return err
+	}
+	a, err := openAppHooks(ctx, cfg.dataDir, cfg.lease, log, hooks)
 	if err != nil {
 		return err
 	}
@@ -128,6 +138,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		PublicURL:       cfg.publicURL,
 		APICORSOrigins:  cfg.corsOrigins,
 		ChunkSize:       cfg.chunkSize,
+		ReadIdleTimeout: cfg.readIdle,
 		Version:         version(),
 		Logger:          log,
 	}
@@ -140,7 +151,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Handler: handler,
 		// Headers must arrive promptly; bodies may take as long as a
 		// large upload on a slow link needs, so there is no ReadTimeout.
-		ReadHeaderTimeout: 10 * time.Second,
+		// An upload whose bytes stop arriving is ended by the idle read
+		// deadline on the upload routes instead (web/deadline.go).
+		ReadHeaderTimeout: cfg.readHeader,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),

@@ -47,6 +47,7 @@ func (s *Service) drain(ctx context.Context, videoID string, l *videoLock) (comp
 			s.log.Error("moving a staged piece into its source", "video", videoID, "seq", next.Seq, "err", err)
 			return
 		}
+		s.afterSync()
 		l.state.Lock()
 		done, err := s.recordAppended(ctx, videoID, u, next)
 		l.state.Unlock()

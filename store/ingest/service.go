@@ -38,6 +38,8 @@ type Service struct {
 	// onComplete is Config.OnComplete, never nil.
 	onComplete func(videoID string)
 
+	hooks Hooks
+
 	locks    lockTable
 	inflight keySet
 }
@@ -48,11 +50,31 @@ type Config struct {
 	// piece before it is abandoned. Defaults to DefaultLease.
 	Lease  time.Duration
 	Logger *slog.Logger
+	// Hooks are for crash tests only; see Hooks.
+	Hooks Hooks
 	// OnComplete, when set, is called once for each upload that becomes
 	// complete, after its completion is committed and outside the
 	// upload's locks, on the goroutine of the request (or maintenance
 	// pass) that completed it. It must not block for long.
 	OnComplete func(videoID string)
+}
+
+// Hooks are callbacks at points of a piece's life that crash tests must
+// reach deterministically. They exist only for tests: cmd/uplink sets them
+// from UPLINK_TEST_CRASHPOINT alone, and a production server leaves them
+// nil.
+type Hooks struct {
+	// AfterSync, when set, is called each time bytes have been made
+	// durable (fsynced) and the row that records them is not yet
+	// committed: a crash here leaves bytes without a record, which
+	// Recover must reclaim.
+	AfterSync func()
+}
+
+func (s *Service) afterSync() {
+	if s.hooks.AfterSync != nil {
+		s.hooks.AfterSync()
+	}
 }
 
 // DefaultLease is the default time an upload may idle between pieces.
@@ -69,7 +91,7 @@ func New(st *store.Store, blobs blob.Store, cfg Config) *Service {
 	if cfg.OnComplete == nil {
 		cfg.OnComplete = func(string) {}
 	}
-	return &Service{store: st, blobs: blobs, lease: cfg.Lease, log: cfg.Logger, onComplete: cfg.OnComplete}
+	return &Service{store: st, blobs: blobs, lease: cfg.Lease, log: cfg.Logger, onComplete: cfg.OnComplete, hooks: cfg.Hooks}
 }
 
 // Request is what an upload request says before its file part.
@@ -395,6 +417,7 @@ func (p *Piece) commitLocked(ctx context.Context, target string, isNew bool) (bo
 	p.applyTotal(&u)
 	u.UpdatedAt, u.LeaseExpiresAt = now, now.Add(p.s.lease)
 	done := complete(&u, now)
+	p.s.afterSync()
 	if err := p.s.store.SaveUpload(ctx, u, store.PartChange{Insert: &part}); err != nil {
 		return false, err
 	}
@@ -449,6 +472,7 @@ func (p *Piece) start(ctx context.Context, tok store.UploadToken, target string,
 	if isNew {
 		video = &store.VideoCreate{Title: titleFrom(u.Filename), Public: true, MP4Support: true}
 	}
+	p.s.afterSync()
 	if err := p.s.store.StartUpload(ctx, store.NewUpload{Upload: u, First: part, Video: video}); err != nil {
 		return false, err
 	}

@@ -7,6 +7,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -188,7 +189,9 @@ func (a *API) bodyErr(err error, parsing bool) error {
 		return a.problem(ingest.CodeFileTooLarge, "file", "One request can carry at most 200 MiB. Send larger files in parts with \"Content-Range: part N/M\".")
 	case errors.As(err, &ie):
 		return err
-	case parsing, errors.Is(err, io.ErrUnexpectedEOF):
+	case parsing, errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, os.ErrDeadlineExceeded):
+		// A body that stopped arriving for longer than the server's idle
+		// read timeout (web/deadline.go) is as incomplete as one cut off.
 		return a.problem(codeInvalidPayload, "", "The multipart body is incomplete or malformed.")
 	}
 	return err

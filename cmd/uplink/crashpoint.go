@@ -1,0 +1,42 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"syscall"
+
+	"github.com/uplink-video/uplink/store/ingest"
+)
+
+// crashpointEnv names a point at which "uplink serve" kills itself. It
+// exists only for the crash tests (crash_test.go), which need to stop the
+// server at a point no outside signal can hit reliably; it is not a
+// setting, is not listed in --help, and must never be set in production.
+// main is the only place that reads it, through the getenv handed down.
+const crashpointEnv = "UPLINK_TEST_CRASHPOINT"
+
+// crashHooks returns the ingest hooks for the crash point named by
+// UPLINK_TEST_CRASHPOINT: none when it is empty, and an error for a name
+// it does not know, so that a typo in a test fails loudly.
+//
+//   - after-fsync: SIGKILL the process the first time a piece's bytes are
+//     durable but not yet recorded (between the fsync and the commit).
+func crashHooks(point string, log *slog.Logger) (ingest.Hooks, error) {
+	switch point {
+	case "":
+		return ingest.Hooks{}, nil
+	case "after-fsync":
+		log.Warn("test crash point armed: the server will kill itself after the next fsync", "env", crashpointEnv, "point", point)
+		return ingest.Hooks{AfterSync: func() { killSelf(log, point) }}, nil
+	}
+	return ingest.Hooks{}, fmt.Errorf("unknown $%s %q: want after-fsync", crashpointEnv, point)
+}
+
+// killSelf ends the process the way a crash or the OOM killer does: no
+// deferred function runs, no file is closed, no buffer is flushed.
+func killSelf(log *slog.Logger, point string) {
+	log.Warn("test crash point reached: killing the process", "point", point)
+	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	select {} // SIGKILL is not delivered synchronously; never go on.
+}
