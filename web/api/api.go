@@ -95,6 +95,7 @@ func (a *API) Register(e *echo.Echo) {
 	e.POST("/upload", a.handleUpload)
 	e.POST("/auth/api-key", a.handleAuthAPIKey, a.limitAuth)
 	e.POST("/auth/refresh", a.handleAuthRefresh, a.limitAuth)
+	e.GET("/openapi.json", a.handleOpenAPI) // Public: the API's own description (openapi.go).
 
 	// Management: an API key (Basic) or an access token (Bearer). The
 	// middleware is attached per route rather than through a group: a
