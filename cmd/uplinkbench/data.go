@@ -53,6 +53,11 @@ func generate(path string, size int64, prefixes []int64) (map[int64]string, erro
 			return nil, fmt.Errorf("prefix %d is beyond the file's %d bytes", c, size)
 		}
 	}
+	// Flush the file now, so that its writeback does not run into the
+	// timed writes that follow.
+	if err := f.Sync(); err != nil {
+		return nil, err
+	}
 	return sums, f.Close()
 }
 

@@ -219,6 +219,7 @@ func (b *bench) run(ctx context.Context) (*Results, error) {
 // baseline times writing size bytes of the source file to a new file
 // with os.File, with an fsync after each part.
 func (b *bench) baseline(size int64) (time.Duration, error) {
+	settle()
 	src, err := os.Open(b.src)
 	if err != nil {
 		return 0, err
@@ -226,6 +227,11 @@ func (b *bench) baseline(size int64) (time.Duration, error) {
 	defer src.Close()
 	return baseline(src, filepath.Join(b.work, "baseline.bin"), size)
 }
+
+// settle writes out whatever is waiting to be written on the machine
+// (the previous step's deletions, a link's creation, other programs'
+// writes), so that a timed step does not pay for it.
+func settle() { syscall.Sync() }
 
 // uploader runs one upload of size bytes of f against s and returns the
 // video ID.
@@ -253,6 +259,7 @@ func (b *bench) phase(ctx context.Context, name string, count int, size int64, u
 	}
 	// Let the server settle after its start before the first sample.
 	time.Sleep(200 * time.Millisecond)
+	settle()
 	before, err := sample(s.Pid())
 	if err != nil {
 		return Throughput{}, err
@@ -338,6 +345,7 @@ func (b *bench) tokens(ctx context.Context) (TokenResults, error) {
 		return TokenResults{}, err
 	}
 	defer s.Stop()
+	settle()
 	lat, err := measureTokens(s.URL, b.apiKey, ids, b.sz.Samples)
 	if err != nil {
 		return TokenResults{}, fmt.Errorf("%w\nserver log:\n%s", err, s.logTail())
