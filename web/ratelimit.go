@@ -7,7 +7,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/uplink-video/uplink/templates"
 	"github.com/uplink-video/uplink/web/api"
 	"github.com/uplink-video/uplink/web/links"
 	"github.com/uplink-video/uplink/web/ratelimit"
@@ -68,19 +67,16 @@ type rateLimiters struct {
 
 func (s *Server) newRateLimiters(r RateLimits) rateLimiters {
 	return rateLimiters{
-		linkPages:    ratelimit.New(r.LinkPages, s.store.Now, r.MaxClients).Middleware(s.refusePage),
+		linkPages:    ratelimit.New(r.LinkPages, s.store.Now, r.MaxClients).Middleware(refusePage),
 		uploadStarts: ratelimit.New(r.UploadStarts, s.store.Now, r.MaxClients).Middleware(refuseUploadStart),
 	}
 }
 
-// refusePage answers a page request over the limit with a page a person
-// can read. Its Retry-After header is already set.
-func (s *Server) refusePage(c echo.Context, wait time.Duration) error {
-	const heading = "Too many requests"
-	return render(c, http.StatusTooManyRequests, templates.Error(templates.ErrorPage{
-		Page: s.page(heading), Status: http.StatusTooManyRequests, Heading: heading,
-		Message: "This page was asked for too often from your network. Try again in " + waitText(wait) + ".",
-	}))
+// refusePage answers a page request over the limit; the error handler
+// renders it as a page a person can read. Retry-After is already set.
+func refusePage(_ echo.Context, wait time.Duration) error {
+	return echo.NewHTTPError(http.StatusTooManyRequests,
+		"This page was asked for too often from your network. Try again in "+waitText(wait)+".")
 }
 
 // codeTooManyRequests is the uploader's code for a refused start.

@@ -466,18 +466,22 @@ func (a *API) handleVideoSource(c echo.Context) error {
 }
 
 // ServeDownload serves a stored file as an attachment, with Range support.
-// The file name is sanitised for the header (ContentDisposition); the type
-// comes from its extension, and the browser is told not to guess another.
+// The file name is sanitised for the header (ContentDisposition). The type
+// comes from its extension when that names audio or video, and is opaque
+// otherwise: an uploaded "page.html" or "logo.svg" is never served as
+// something a browser runs. The browser is told not to guess another
+// type, and the bytes run nothing even if it shows them.
 func ServeDownload(w http.ResponseWriter, r *http.Request, filename string, modtime time.Time, f io.ReadSeeker) {
 	name := SafeFilename(filename)
 	ctype := mime.TypeByExtension(strings.ToLower(path.Ext(name)))
-	if ctype == "" {
+	if !strings.HasPrefix(ctype, "video/") && !strings.HasPrefix(ctype, "audio/") {
 		ctype = "application/octet-stream"
 	}
 	h := w.Header()
 	h.Set("Content-Type", ctype)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Disposition", ContentDisposition("attachment", name))
+	h.Set("Content-Security-Policy", "default-src 'none'; sandbox; frame-ancestors 'none'")
 	http.ServeContent(w, r, "", modtime, f)
 }
 
