@@ -61,6 +61,12 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.POST("/keys/:id/revoke", s.handleKeyRevoke)
 	admin.GET("/tokens", s.handleTokenList)
 
+	admin.GET("/webhooks", s.handleWebhookList)
+	admin.POST("/webhooks", s.handleWebhookCreate)
+	admin.GET("/webhooks/:id", s.handleWebhookDetail)
+	admin.POST("/webhooks/:id/deliveries/:did/resend", s.handleWebhookResend)
+	admin.POST("/webhooks/:id/delete", s.handleWebhookDelete)
+
 	s.api.Register(e)
 }
 

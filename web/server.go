@@ -19,6 +19,7 @@ import (
 	"github.com/uplink-video/uplink/web/api"
 	"github.com/uplink-video/uplink/web/apivideo"
 	"github.com/uplink-video/uplink/web/links"
+	"github.com/uplink-video/uplink/web/webhooks"
 )
 
 // Deps are what the web application needs; cmd/uplink builds them.
@@ -31,6 +32,10 @@ type Deps struct {
 	// Links runs uploads through links. When nil, New builds one whose
 	// uploads go to this server's own token endpoint.
 	Links *links.Service
+	// Webhooks queues and delivers webhook events; the dashboard manages
+	// its endpoints. When nil, New builds one that queues, for a worker
+	// running elsewhere.
+	Webhooks *webhooks.Service
 	// ExtraAPIKey is an API key accepted besides the managed ones.
 	ExtraAPIKey string
 	// PublicURL is the base of every absolute URL uplink hands out.
@@ -66,6 +71,7 @@ type Server struct {
 	ingest    *ingest.Service
 	api       *api.API
 	links     *links.Service
+	webhooks  *webhooks.Service
 	publicURL string
 	chunkSize int64
 	version   string
@@ -96,6 +102,7 @@ func New(d Deps) *echo.Echo {
 		ingest:    d.Ingest,
 		api:       d.API,
 		links:     d.Links,
+		webhooks:  d.Webhooks,
 		publicURL: strings.TrimRight(d.PublicURL, "/"),
 		chunkSize: d.ChunkSize,
 		version:   d.Version,
@@ -107,6 +114,9 @@ func New(d Deps) *echo.Echo {
 	}
 	if s.links == nil {
 		s.links = LocalLinks(d.Store, s.api, links.Config{PublicURL: s.publicURL, ChunkSize: d.ChunkSize, Logger: d.Logger})
+	}
+	if s.webhooks == nil {
+		s.webhooks = webhooks.New(d.Store, webhooks.Config{PublicURL: s.publicURL, Version: d.Version, Logger: d.Logger})
 	}
 	hashKey, blockKey := d.SessionHashKey, d.SessionBlockKey
 	if hashKey == nil || blockKey == nil {

@@ -101,7 +101,7 @@ func (b backendFlags) config(scheme string) (backendConfig, error) {
 // newLinks builds the links service for an opened data directory: its
 // uploads go to this server's own token endpoint, or upstream.
 func newLinks(a *app, api web.Deps, c backendConfig, log *slog.Logger) (*links.Service, error) {
-	cfg := links.Config{PublicURL: c.publicURL, ChunkSize: c.chunkSize, Lease: c.lease, Logger: log}
+	cfg := links.Config{PublicURL: c.publicURL, ChunkSize: c.chunkSize, Lease: c.lease, Logger: log, Events: a.linkEvents()}
 	if c.upstreamURL == "" {
 		return web.LocalLinks(a.store, web.NewAPI(api), cfg), nil
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/uplink-video/uplink/web"
 	"github.com/uplink-video/uplink/web/account"
 	"github.com/uplink-video/uplink/web/links"
+	"github.com/uplink-video/uplink/web/webhooks"
 )
 
 // maintenanceEvery is how often abandoned uploads, orphaned blobs and
@@ -33,6 +34,25 @@ type app struct {
 	blobs  *blob.Dir
 	ingest *ingest.Service
 	fresh  bool // The data directory had no database before.
+	// webhooks is set by serve, before anything is uploaded.
+	webhooks *webhooks.Service
+}
+
+// videoCompleted announces an upload completed through the API, once
+// serve has set up the webhooks.
+func (a *app) videoCompleted(videoID string) {
+	if a.webhooks != nil {
+		a.webhooks.VideoCompleted(videoID)
+	}
+}
+
+// linkEvents is what hears about uploads through links: the webhooks,
+// once serve has set them up.
+func (a *app) linkEvents() links.EventSink {
+	if a.webhooks == nil {
+		return nil // Not a nil *webhooks.Service in a non-nil interface.
+	}
+	return a.webhooks
 }
 
 // openApp opens (creating if needed) the data directory.
@@ -57,12 +77,9 @@ func openAppHooks(ctx context.Context, dataDir string, lease time.Duration, log 
 		st.Close()
 		return nil, err
 	}
-	return &app{
-		store:  st,
-		blobs:  blobs,
-		ingest: ingest.New(st, blobs, ingest.Config{Lease: lease, Logger: log, Hooks: hooks}),
-		fresh:  errors.Is(statErr, os.ErrNotExist),
-	}, nil
+	a := &app{store: st, blobs: blobs, fresh: errors.Is(statErr, os.ErrNotExist)}
+	a.ingest = ingest.New(st, blobs, ingest.Config{Lease: lease, Logger: log, OnComplete: a.videoCompleted, Hooks: hooks})
+	return a, nil
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -86,12 +103,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer a.store.Close()
-	report, err := a.ingest.Recover(ctx)
-	if err != nil {
-		return fmt.Errorf("recover uploads: %w", err)
-	}
-	log.Info("recovered uploads", "abandoned", report.Abandoned, "orphans", report.Orphans,
-		"trimmed", report.Trimmed, "drained", report.Drained, "unexpected", report.Unexpected)
 
 	// Load the certificate before listening, so that a bad one stops
 	// uplink before it announces itself.
@@ -115,6 +126,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		cfg.publicURL = defaultPublicURL(scheme, ln.Addr())
 	}
 
+	// Webhooks refuse private and loopback targets: whoever can add an
+	// endpoint must not reach the services next to uplink through it.
+	a.webhooks = webhooks.New(a.store, webhooks.Config{
+		PublicURL: cfg.publicURL, AllowPrivateTargets: false, Version: version(), Logger: log,
+	})
+	// Recovery may complete uploads (pieces staged just before a crash),
+	// so it runs once the webhooks can announce them; requests wait in
+	// the listen queue meanwhile.
+	report, err := a.ingest.Recover(ctx)
+	if err != nil {
+		return fmt.Errorf("recover uploads: %w", err)
+	}
+	log.Info("recovered uploads", "abandoned", report.Abandoned, "orphans", report.Orphans,
+		"trimmed", report.Trimmed, "drained", report.Drained, "unexpected", report.Unexpected)
+
 	// The first start creates the first dashboard admin.
 	firstAdmin, password, created, err := account.Bootstrap(ctx, a.store, cfg.adminEmail, cfg.adminPass)
 	if err != nil {
@@ -134,6 +160,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		DataDir:         cfg.dataDir,
 		Store:           a.store,
 		Ingest:          a.ingest,
+		Webhooks:        a.webhooks,
 		ExtraAPIKey:     cfg.apiKey,
 		PublicURL:       cfg.publicURL,
 		APICORSOrigins:  cfg.corsOrigins,
@@ -172,6 +199,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer func() {
 		stopMaintenance()
 		<-maintained
+	}()
+	// So does the webhook worker. Deliveries it has not sent stay queued
+	// in the store, and go out on the next start.
+	wctx, stopWebhooks := context.WithCancel(ctx)
+	delivered := make(chan struct{})
+	go func() {
+		defer close(delivered)
+		a.webhooks.Run(wctx)
+	}()
+	defer func() {
+		stopWebhooks()
+		<-delivered
 	}()
 
 	errc := make(chan error, 1)
@@ -247,7 +286,7 @@ func printWelcome(out io.Writer, cfg serveConfig, listenURL string, fresh bool, 
 }
 
 // maintain reclaims abandoned uploads, orphaned blobs and expired access
-// tokens until ctx is done.
+// tokens, and announces expired links, until ctx is done.
 func maintain(ctx context.Context, a *app, l *links.Service, log *slog.Logger) {
 	t := time.NewTicker(maintenanceEvery)
 	defer t.Stop()
@@ -270,6 +309,13 @@ func maintain(ctx context.Context, a *app, l *links.Service, log *slog.Logger) {
 		}
 		if _, err := a.store.DeleteExpiredAuthTokens(ctx); err != nil {
 			log.Error("deleting expired access tokens", "err", err)
+		}
+		if a.webhooks != nil {
+			if n, err := a.webhooks.ExpireLinks(ctx); err != nil {
+				log.Error("announcing expired links", "err", err)
+			} else if n > 0 {
+				log.Info("announced expired links", "count", n)
+			}
 		}
 	}
 }
