@@ -15,7 +15,8 @@ import (
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // Registers the "sqlite" driver.
+	"modernc.org/sqlite" // Also registers the "sqlite" driver.
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Store is the SQLite-backed metadata store. It is safe for concurrent use.
@@ -102,12 +103,23 @@ func (s *Store) inWrite(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
-		return err
+		return noSpace(err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: commit: %w", err)
+		return noSpace(fmt.Errorf("store: commit: %w", err))
 	}
 	return nil
+}
+
+// noSpace marks err with ErrNoSpace if SQLite failed for want of disk
+// space, so that a full disk can be answered as one (507) rather than as
+// a server error.
+func noSpace(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_FULL {
+		return fmt.Errorf("%w (%w)", err, ErrNoSpace)
+	}
+	return err
 }
 
 // inRead runs fn in a read-only transaction, so that it sees one snapshot.

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/uplink-video/uplink/store/ingest"
@@ -20,17 +23,29 @@ const crashpointEnv = "UPLINK_TEST_CRASHPOINT"
 // UPLINK_TEST_CRASHPOINT: none when it is empty, and an error for a name
 // it does not know, so that a typo in a test fails loudly.
 //
-//   - after-fsync: SIGKILL the process the first time a piece's bytes are
-//     durable but not yet recorded (between the fsync and the commit).
+//   - after-fsync: SIGKILL the process the first time bytes are durable
+//     but not yet recorded (between a piece's fsync and its commit, or a
+//     staged piece's move into its source and the commit of that move).
+//   - after-fsync:N: the same, the Nth time.
 func crashHooks(point string, log *slog.Logger) (ingest.Hooks, error) {
-	switch point {
-	case "":
+	if point == "" {
 		return ingest.Hooks{}, nil
-	case "after-fsync":
-		log.Warn("test crash point armed: the server will kill itself after the next fsync", "env", crashpointEnv, "point", point)
-		return ingest.Hooks{AfterSync: func() { killSelf(log, point) }}, nil
 	}
-	return ingest.Hooks{}, fmt.Errorf("unknown $%s %q: want after-fsync", crashpointEnv, point)
+	name, nth, hasN := strings.Cut(point, ":")
+	n, err := strconv.Atoi(nth)
+	if !hasN {
+		n, err = 1, nil
+	}
+	if name != "after-fsync" || err != nil || n < 1 {
+		return ingest.Hooks{}, fmt.Errorf("unknown $%s %q: want after-fsync or after-fsync:N", crashpointEnv, point)
+	}
+	log.Warn("test crash point armed: the server will kill itself after an fsync", "env", crashpointEnv, "point", point)
+	var calls atomic.Int64
+	return ingest.Hooks{AfterSync: func() {
+		if calls.Add(1) == int64(n) {
+			killSelf(log, point)
+		}
+	}}, nil
 }
 
 // killSelf ends the process the way a crash or the OOM killer does: no

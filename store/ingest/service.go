@@ -292,7 +292,7 @@ func (p *Piece) Receive(ctx context.Context, filename string, r io.Reader) error
 	}
 	if errors.Is(err, blob.ErrNoSpace) {
 		p.s.log.Error("disk full while receiving a piece", "err", err)
-		return refuse(CodeNoSpace, "file", "The server ran out of disk space; nothing of this piece was kept. Send it again later.")
+		return noSpace()
 	}
 	if err != nil {
 		return err
@@ -326,6 +326,12 @@ func (p *Piece) Commit(ctx context.Context, videoID string) (store.Video, error)
 	l.state.Lock()
 	staged, err := p.commitLocked(ctx, target, isNew)
 	l.state.Unlock()
+	if errors.Is(err, store.ErrNoSpace) {
+		// The bytes fitted, their record did not. Close removes the
+		// bytes, so this is a full disk like any other for the client.
+		p.s.log.Error("disk full while recording a piece", "err", err)
+		return store.Video{}, noSpace()
+	}
 	if err != nil {
 		return store.Video{}, err
 	}
@@ -686,6 +692,10 @@ func titleFrom(filename string) string {
 		return "Untitled video"
 	}
 	return filename
+}
+
+func noSpace() error {
+	return refuse(CodeNoSpace, "file", "The server ran out of disk space; nothing of this piece was kept. Send it again later.")
 }
 
 func invalidToken() error {

@@ -161,7 +161,7 @@ func (a *API) toProblem(err error) *Problem {
 		return a.problem(ie.Code, ie.Name, ie.Detail)
 	case errors.As(err, &mbe):
 		return a.problem(codeBodyTooLarge, "", "The request body is larger than this endpoint accepts.")
-	case errors.Is(err, blob.ErrNoSpace):
+	case errors.Is(err, blob.ErrNoSpace), errors.Is(err, store.ErrNoSpace):
 		return a.problem(ingest.CodeNoSpace, "", "The server ran out of disk space. Try again later.")
 	case errors.Is(err, store.ErrNotFound):
 		return a.problem(ingest.CodeVideoNotFound, "", "")
