@@ -97,6 +97,7 @@ func wantRetryAfter(t *testing.T, what string, resp *http.Response, want string)
 // a person can read, until the bucket refills. Another address is not
 // affected.
 func TestRateLimitLinkPages(t *testing.T) {
+	t.Parallel()
 	a := newLimitedApp(t, web.RateLimits{LinkPages: ratelimit.Rate{PerMinute: 2, Burst: 3}})
 	l := seedLink(t, a, links.Spec{EmbedOrigins: []string{"https://example.org"}})
 	one, two := fromAddress(t, "127.0.0.1"), fromAddress(t, "127.0.0.2")
@@ -137,6 +138,7 @@ func startJSON(name string, size int) io.Reader {
 // per address, answered with the uploader's problem JSON and Retry-After,
 // which the script waits before trying again.
 func TestRateLimitUploadStarts(t *testing.T) {
+	t.Parallel()
 	a := newLimitedApp(t, web.RateLimits{UploadStarts: ratelimit.Rate{PerMinute: 1, Burst: 2}})
 	l := seedLink(t, a, links.Spec{})
 	for i := range 2 {
@@ -165,6 +167,7 @@ func TestRateLimitUploadStarts(t *testing.T) {
 // CORS, so that a browser uploader can read it). Calls with an API key
 // are not limited.
 func TestRateLimitAuth(t *testing.T) {
+	t.Parallel()
 	a := newLimitedApp(t, web.RateLimits{Auth: ratelimit.Rate{PerMinute: 6, Burst: 3}})
 	_, key, err := a.Store.CreateAPIKey(context.Background(), "test")
 	if err != nil {
@@ -208,6 +211,7 @@ func TestRateLimitAuth(t *testing.T) {
 // TestSignInThrottleSendsRetryAfter: the sign-in throttle (failures per
 // account and address) says when to come back, in seconds.
 func TestSignInThrottleSendsRetryAfter(t *testing.T) {
+	t.Parallel()
 	a := newAnonymousApp(t)
 	_, body := a.get(t, "/admin/login")
 	token := formCSRF(t, body)
@@ -227,6 +231,7 @@ func TestSignInThrottleSendsRetryAfter(t *testing.T) {
 // every part (and every re-send of a part, and every status check) of a
 // link upload, and every POST /upload of the token endpoint, succeeds.
 func TestRateLimitNeverThrottlesParts(t *testing.T) {
+	t.Parallel()
 	a := newLimitedApp(t, web.RateLimits{
 		UploadStarts: ratelimit.Rate{PerMinute: 1, Burst: 1},
 		Auth:         ratelimit.Rate{PerMinute: 1, Burst: 1},

@@ -134,6 +134,7 @@ func (f secFixtures) requestsFor(method, path string) []secRequest {
 //   - on HTML: a script-src nonce, fresh per response, carried by every
 //     <script>; no inline event handler, javascript: URL or inline style.
 func TestSecurityHeadersOnEveryRoute(t *testing.T) {
+	t.Parallel()
 	a := newAdminApp(t)
 	ctx := context.Background()
 	f := secFixtures{
@@ -343,6 +344,7 @@ var hostileFilenames = []struct {
 // ASCII, and names a sanitised base name (filename* for non-ASCII), with
 // nosniff and a type that is not HTML.
 func TestDownloadsHaveSafeFilenames(t *testing.T) {
+	t.Parallel()
 	a := newAdminApp(t)
 	ctx := context.Background()
 	_, videoID := vidUploadThroughLink(t, a, "Talk", videoBytes(t, 4000), 0)
@@ -441,6 +443,7 @@ func checkDisposition(t *testing.T, what, value, want string) {
 // secret. It also checks that the log did record the session, so that an
 // empty log cannot pass.
 func TestNoSecretsInLogs(t *testing.T) {
+	t.Parallel()
 	var logs syncBuffer
 	a := newAnonymousAppWith(t, func(d *web.Deps) {
 		d.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
