@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"net/mail"
 	"strings"
@@ -232,13 +231,15 @@ func (s *Service) PutPart(ctx context.Context, linkID, videoID string, n int, le
 		}
 		r = br
 	}
-	var h hash.Hash
+	var bh *backgroundHash
 	if n == u.NextPart {
-		h = sha256.New()
+		h := sha256.New()
 		if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(u.HashState); err != nil {
 			return u, fmt.Errorf("links: restore hash of %s: %w", u.ID, err)
 		}
-		r = io.TeeReader(r, h)
+		bh = newBackgroundHash(h)
+		defer bh.Wait()
+		r = io.TeeReader(r, bh)
 		var done func()
 		r, done = s.inFlight.track(u.ID, n, r)
 		defer done()
@@ -252,9 +253,10 @@ func (s *Service) PutPart(ctx context.Context, linkID, videoID string, n int, le
 	}
 	leaseTo := s.store.Now().Add(s.lease)
 	done := false
-	if h == nil {
+	if bh == nil {
 		err = s.store.RenewLinkUploadLease(ctx, u.ID, leaseTo)
 	} else {
+		h := bh.Wait()
 		state, merr := h.(encoding.BinaryMarshaler).MarshalBinary()
 		if merr != nil {
 			return u, merr
