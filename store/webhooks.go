@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -32,12 +33,7 @@ type WebhookEndpoint struct {
 
 // Subscribes reports whether the endpoint receives events of the type.
 func (e WebhookEndpoint) Subscribes(eventType string) bool {
-	for _, t := range e.Events {
-		if t == eventType {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(e.Events, eventType)
 }
 
 // WebhookEndpointCreate holds the attributes of a new endpoint.

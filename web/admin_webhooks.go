@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -67,19 +68,10 @@ func webhookForm(rawURL string, checked []string) templates.WebhookForm {
 	f := templates.WebhookForm{URL: rawURL}
 	for _, t := range webhooks.EventTypes {
 		f.Events = append(f.Events, templates.WebhookEventChoice{
-			Type: t, Hint: webhookEventHints[t], Checked: contains(checked, t),
+			Type: t, Hint: webhookEventHints[t], Checked: slices.Contains(checked, t),
 		})
 	}
 	return f
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *Server) renderWebhooks(c echo.Context, status int, form templates.WebhookForm) error {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -142,7 +143,7 @@ func TestWebhookCreateShowsErrorsNextToFields(t *testing.T) {
 			}
 			for _, typ := range webhooks.EventTypes {
 				_, checked := testID(doc, "event-"+typ).Attr("checked")
-				if want := contains(tt.form["events"], typ); checked != want {
+				if want := slices.Contains(tt.form["events"], typ); checked != want {
 					t.Errorf("%s checked=%v, want=%v (as submitted)", typ, checked, want)
 				}
 			}
@@ -152,15 +153,6 @@ func TestWebhookCreateShowsErrorsNextToFields(t *testing.T) {
 	if err != nil || len(eps) != 0 {
 		t.Errorf("endpoints after refused forms=%d, %v", len(eps), err)
 	}
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // deliveryRows returns the log's rows, newest first, as

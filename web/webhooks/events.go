@@ -2,6 +2,7 @@ package webhooks
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/uplink-video/uplink/store"
@@ -20,14 +21,7 @@ const (
 var EventTypes = []string{EventUploadStarted, EventUploadCompleted, EventUploadFailed, EventLinkUsedUp, EventLinkExpired}
 
 // knownType reports whether t is an event type.
-func knownType(t string) bool {
-	for _, k := range EventTypes {
-		if k == t {
-			return true
-		}
-	}
-	return false
-}
+func knownType(t string) bool { return slices.Contains(EventTypes, t) }
 
 // Event is something to tell the subscribed endpoints about.
 type Event struct {

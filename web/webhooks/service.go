@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -298,35 +299,20 @@ func (s *Service) CreateEndpoint(ctx context.Context, rawURL string, events []st
 	}
 	var picked []string
 	for _, t := range EventTypes {
-		for _, e := range events {
-			if e == t {
-				picked = append(picked, t)
-				break
-			}
+		if slices.Contains(events, t) {
+			picked = append(picked, t)
 		}
 	}
 	switch {
 	case len(picked) == 0:
 		fe["events"] = "Choose at least one event to send."
-	case len(picked) != len(dedupe(events)):
+	case slices.ContainsFunc(events, func(e string) bool { return !knownType(e) }):
 		fe["events"] = "Choose events from the list."
 	}
 	if len(fe) > 0 {
 		return store.WebhookEndpoint{}, fe
 	}
 	return s.store.CreateWebhookEndpoint(ctx, store.WebhookEndpointCreate{URL: u, Secret: NewSecret(), Events: picked})
-}
-
-func dedupe(list []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, v := range list {
-		if !seen[v] {
-			seen[v] = true
-			out = append(out, v)
-		}
-	}
-	return out
 }
 
 // NewSecret returns a new endpoint secret: "whsec_" and 32 random
