@@ -321,6 +321,7 @@ func findTagsAndMetadata(ctx context.Context, tx *sql.Tx, ids []string) (map[str
 // UpdateVideo applies u to the video and returns the result. Returns
 // ErrNotFound if there is no such video.
 func (s *Store) UpdateVideo(ctx context.Context, id string, u VideoUpdate) (Video, error) {
+	var v Video
 	err := s.inWrite(ctx, func(tx *sql.Tx) error {
 		var set []string
 		var args []any
@@ -366,14 +367,26 @@ func (s *Store) UpdateVideo(ctx context.Context, id string, u VideoUpdate) (Vide
 			}
 		}
 		if u.Metadata != nil {
-			return replaceMetadata(ctx, tx, id, *u.Metadata)
+			if err := replaceMetadata(ctx, tx, id, *u.Metadata); err != nil {
+				return err
+			}
 		}
+		// Read the video back in the same transaction: read after the
+		// commit, it could already hold a concurrent update instead.
+		vs, err := findVideos(ctx, tx, `WHERE v.id = ?`, []any{id})
+		if err != nil {
+			return err
+		}
+		if len(vs) == 0 {
+			return ErrNotFound
+		}
+		v = vs[0]
 		return nil
 	})
 	if err != nil {
 		return Video{}, fmt.Errorf("store: update video %s: %w", id, err)
 	}
-	return s.FindVideo(ctx, id)
+	return v, nil
 }
 
 // DeleteVideo deletes the video and its upload state, and returns the blob

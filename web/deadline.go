@@ -51,6 +51,14 @@ func (s *Server) idleReadDeadline(next echo.HandlerFunc) echo.HandlerFunc {
 			// recorder): nothing to extend.
 			return next(c)
 		}
+		// Once the handler is done, the server must see its own body
+		// again: when a handler refuses a request without reading its
+		// body, net/http closes the connection after the answer if much
+		// of the body is left, but only for its own body type; for any
+		// other it first tries to read up to 256 KiB of the rest, and
+		// the answer waits for bytes the client may never send.
+		orig := r.Body
+		defer func() { r.Body = orig }()
 		r.Body = b
 		return next(c)
 	}

@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -73,9 +74,15 @@ type startRequest struct {
 func (s *Server) handleUploadStart(c echo.Context) error {
 	var in startRequest
 	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, 64<<10))
+	// One JSON object and nothing after it: trailing data is refused, as
+	// the API refuses it, rather than silently ignored.
 	if err := dec.Decode(&in); err != nil {
 		return &links.Refusal{Status: http.StatusBadRequest, Code: links.CodeInvalid,
 			Title: "The request is not valid.", Detail: "Send the file's name, size and lastModified as JSON."}
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return &links.Refusal{Status: http.StatusBadRequest, Code: links.CodeInvalid,
+			Title: "The request is not valid.", Detail: "Send the file's name, size and lastModified as one JSON object, with nothing after it."}
 	}
 	u, resumed, err := s.links.Start(c.Request().Context(), c.Param("id"), links.StartRequest{
 		Filename: in.Filename, Size: in.Size, LastModified: in.LastModified,

@@ -144,14 +144,25 @@ func (s *Service) checkStart(l store.Link, r *StartRequest) *Refusal {
 // larger when the file would need more parts than the protocol allows.
 func (s *Service) partition(size int64) (int64, int, *Refusal) {
 	chunk := s.chunkSize
-	if (size+chunk-1)/chunk > ingest.MaxParts {
+	if ceilDiv(size, chunk) > ingest.MaxParts {
 		const mib = 1 << 20
-		chunk = ((size+ingest.MaxParts-1)/ingest.MaxParts + mib - 1) / mib * mib
+		chunk = ceilDiv(ceilDiv(size, ingest.MaxParts), mib) * mib
 	}
 	if chunk > ingest.MaxPieceSize {
 		return 0, 0, refusal(413, CodeFileTooLarge, "The file is too large.", "uplink takes files of up to 1.9 TiB.")
 	}
-	return chunk, int((size + chunk - 1) / chunk), nil
+	return chunk, int(ceilDiv(size, chunk)), nil
+}
+
+// ceilDiv is a/b rounded up, for a >= 0 and b > 0. Unlike (a+b-1)/b, it
+// cannot overflow: a start request may declare any size up to the largest
+// int64.
+func ceilDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 {
+		q++
+	}
+	return q
 }
 
 // Session returns an upload through a link, for resuming it: the server is

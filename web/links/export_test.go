@@ -1,0 +1,4 @@
+package links
+
+// ValidLinkID exports validLinkID to the external tests, for fuzzing.
+var ValidLinkID = validLinkID
