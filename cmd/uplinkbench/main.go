@@ -9,7 +9,7 @@
 // under --dir, on the same disk as the raw baseline. The client streams
 // every file from disk. Every upload's stored source is read back and its
 // SHA-256 checked after the measurement, so a fast but wrong server cannot
-// score. See PERFORMANCE.md beside this file for the figures.
+// score. See the "Performance" section of the README for the figures.
 package main
 
 import (
