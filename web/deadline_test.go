@@ -349,13 +349,16 @@ func TestSteadySlowPartIsNeverCutOff(t *testing.T) {
 	for _, route := range uploadRoutes {
 		t.Run(route.description, func(t *testing.T) {
 			t.Parallel()
-			const idle = 500 * time.Millisecond
+			// The gaps between pieces are a tenth of the idle timeout, so
+			// that a loaded machine (a stalled scheduler, a slow disk) does
+			// not stretch one of them past it.
+			const idle = 1500 * time.Millisecond
 			a := newIdleApp(t, idle)
 			data := randomBytes(ingest.MinPartSize + 200<<10)
 			part := route.start(t, a, data)
-			// 25 pieces, one every idle/5: five times the idle timeout
+			// 50 pieces, one every idle/10: five times the idle timeout
 			// in all.
-			r := &steadyReader{b: part.body, piece: len(part.body)/25 + 1, every: idle / 5}
+			r := &steadyReader{b: part.body, piece: len(part.body)/50 + 1, every: idle / 10}
 			status, body := part.send(t, a, r)
 			if status != part.ok {
 				t.Fatalf("a slow, steady part: status=%d, want=%d: %s", status, part.ok, body)
