@@ -9,12 +9,13 @@ import (
 // routes is the one route table of the browser-facing surface. The API
 // registers its own table (web/api.Register).
 func (s *Server) routes(e *echo.Echo) {
-	e.Use(s.requestLog, securityHeaders, s.idleReadDeadline)
+	e.Use(s.metrics.Middleware, s.requestLog, securityHeaders, s.idleReadDeadline)
 
 	e.GET("/", s.handleHome)
 	e.GET("/problems/:code", s.handleProblem)
 	e.GET("/healthz", s.handleHealth)
 	e.GET("/readyz", s.handleReady)
+	e.GET("/metrics", s.handleMetrics, s.requireMetricsReader)
 	e.GET("/static/*", s.handleStatic)
 	e.GET("/favicon.ico", s.handleFavicon)
 

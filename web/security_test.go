@@ -77,6 +77,8 @@ func (f secFixtures) requestsFor(method, path string) []secRequest {
 		return []secRequest{{path: "/", as: "anon"}, {path: "/no-such-page", as: "anon"}}
 	case "/healthz", "/readyz", "/favicon.ico", "/admin/login":
 		return []secRequest{{path: path, as: "anon"}}
+	case "/metrics":
+		return append(anonAndAdmin(path), secRequest{path: path, as: "api"})
 	case "/problems/:code":
 		return []secRequest{{path: "/problems/" + ingest.CodeNoSpace, as: "anon"}, {path: "/problems/nope", as: "anon"}}
 	case "/static/*":

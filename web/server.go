@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/uplink-video/uplink/static"
 	"github.com/uplink-video/uplink/store"
@@ -19,6 +20,7 @@ import (
 	"github.com/uplink-video/uplink/web/api"
 	"github.com/uplink-video/uplink/web/apivideo"
 	"github.com/uplink-video/uplink/web/links"
+	"github.com/uplink-video/uplink/web/metrics"
 	"github.com/uplink-video/uplink/web/webhooks"
 )
 
@@ -61,8 +63,11 @@ type Deps struct {
 	// RateLimits limit requests per client address; zero fields take
 	// DefaultRateLimits.
 	RateLimits RateLimits
-	Version    string
-	Logger     *slog.Logger
+	// Metrics counts HTTP requests and serves GET /metrics to admins and
+	// API keys. When nil, New builds one on a registry of its own.
+	Metrics *metrics.Metrics
+	Version string
+	Logger  *slog.Logger
 }
 
 // Server holds the application's dependencies for its handlers.
@@ -82,6 +87,9 @@ type Server struct {
 	minFree int64
 	// readIdle is Deps.ReadIdleTimeout, never 0.
 	readIdle time.Duration
+
+	metrics      *metrics.Metrics
+	metricsCreds store.Credentials
 
 	sessions      *sessionManager
 	throttle      *loginThrottle
@@ -132,6 +140,13 @@ func New(d Deps) *echo.Echo {
 	s.readIdle = cmp.Or(d.ReadIdleTimeout, DefaultReadIdleTimeout)
 	if s.minFree == 0 {
 		s.minFree = DefaultMinFreeBytes
+	}
+	s.metrics = d.Metrics
+	if s.metrics == nil {
+		s.metrics = metrics.New(prometheus.NewRegistry())
+	}
+	if d.ExtraAPIKey != "" {
+		s.metricsCreds.ExtraKeyHash = store.HashSecret(d.ExtraAPIKey)
 	}
 	s.sessions = newSessionManager(d.Store, hashKey, blockKey, d.SecureCookies)
 	s.throttle = newLoginThrottle(d.Store.Now)

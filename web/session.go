@@ -16,10 +16,11 @@ import (
 	"github.com/uplink-video/uplink/store"
 )
 
-// Session lifetimes. A session ends after sessionIdle without a request,
-// and after sessionAbsolute whatever the activity.
+// Session lifetimes. A session ends after SessionIdle without a request,
+// and after sessionAbsolute whatever the activity. cmd/uplink's cleanup
+// deletes the sessions that have ended (store.DeleteStaleAdminSessions).
 const (
-	sessionIdle     = 2 * time.Hour
+	SessionIdle     = 2 * time.Hour
 	sessionAbsolute = 24 * time.Hour
 	// touchEvery limits writes of a session's last activity to one per
 	// interval; the idle timeout is that much less exact.
@@ -85,7 +86,7 @@ func (m *sessionManager) current(c echo.Context) (store.AdminSession, bool) {
 		return store.AdminSession{}, false
 	}
 	ctx := c.Request().Context()
-	sess, err := m.store.FindAdminSession(ctx, hashID(id), sessionIdle)
+	sess, err := m.store.FindAdminSession(ctx, hashID(id), SessionIdle)
 	if err != nil {
 		return store.AdminSession{}, false
 	}

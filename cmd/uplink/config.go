@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -164,6 +165,7 @@ type serveConfig struct {
 	shutdown    time.Duration
 	readHeader  time.Duration
 	readIdle    time.Duration
+	metricsAddr string
 }
 
 // serveFlags are the settings of "uplink serve", defined on their flag set.
@@ -175,6 +177,7 @@ type serveFlags struct {
 	logFormat               *string
 	shutdown                *time.Duration
 	readHeader, readIdle    *time.Duration
+	metrics                 *string // --metrics-addr
 }
 
 // newServeFlags defines the serve command's settings. Its usage, written
@@ -194,6 +197,7 @@ func newServeFlags(getenv func(string) string, out io.Writer) *serveFlags {
 		adminPass:  fs.String("admin-password", "UPLINK_ADMIN_PASSWORD", "", "password of the first dashboard admin (default: generate one and print it once; prefer the environment variable)"),
 		readHeader: fs.Duration("read-header-timeout", "UPLINK_READ_HEADER_TIMEOUT", 10*time.Second, "how long a client may take to send a request's headers; cuts off clients that dribble them"),
 		readIdle:   fs.Duration("read-idle-timeout", "UPLINK_READ_IDLE_TIMEOUT", 60*time.Second, "how long an upload's body may go without a byte arriving before the request is ended; a slow but steady upload is never cut off"),
+		metrics:    fs.String("metrics-addr", "UPLINK_METRICS_ADDR", "", "also serve the Prometheus metrics at /metrics on this address (host:port), without authentication: keep it on a private network (on the main address, /metrics needs an admin session or an API key)"),
 	}
 }
 
@@ -217,9 +221,15 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 		addr:          *f.backend.addr, tlsCert: *f.cert, tlsKey: *f.key,
 		apiKey: *f.apiKey, shutdown: *f.shutdown, readHeader: *f.readHeader, readIdle: *f.readIdle,
 		adminEmail: *f.adminEmail, adminPass: *f.adminPass, logFormat: *f.logFormat,
+		metricsAddr: *f.metrics,
 	}
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return c, fmt.Errorf("invalid --log-format %q: want text or json", c.logFormat)
+	}
+	if c.metricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.metricsAddr); err != nil {
+			return c, fmt.Errorf("invalid --metrics-addr %q: want host:port, such as 127.0.0.1:9090", c.metricsAddr)
+		}
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return c, fmt.Errorf("--tls-cert and --tls-key must be given together")

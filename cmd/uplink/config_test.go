@@ -36,6 +36,7 @@ func TestParseServe(t *testing.T) {
 				"--tls-cert", "c.pem", "--tls-key", "k.pem", "--api-key", "0123456789abcdef",
 				"--upload-lease", "2h", "--api-cors-origins", "https://a.example, http://b.example:8080/",
 				"--shutdown-timeout", "5s", "--read-header-timeout", "3s", "--read-idle-timeout", "2m",
+				"--metrics-addr", "10.0.0.5:9090",
 			},
 			want: func(c *serveConfig) {
 				c.addr, c.dataDir, c.publicURL = "0.0.0.0:9000", "/srv/uplink", "https://up.example/base"
@@ -43,6 +44,7 @@ func TestParseServe(t *testing.T) {
 				c.lease, c.shutdown = 2*time.Hour, 5*time.Second
 				c.readHeader, c.readIdle = 3*time.Second, 2*time.Minute
 				c.corsOrigins = []string{"https://a.example", "http://b.example:8080"}
+				c.metricsAddr = "10.0.0.5:9090"
 			},
 		},
 		{
@@ -57,6 +59,7 @@ func TestParseServe(t *testing.T) {
 				"UPLINK_TLS_CERT": "c.pem", "UPLINK_TLS_KEY": "k.pem", "UPLINK_API_KEY": "fedcba9876543210",
 				"UPLINK_UPLOAD_LEASE": "90m", "UPLINK_API_CORS_ORIGINS": "https://a.example",
 				"UPLINK_SHUTDOWN_TIMEOUT": "1m", "UPLINK_READ_HEADER_TIMEOUT": "4s", "UPLINK_READ_IDLE_TIMEOUT": "90s",
+				"UPLINK_METRICS_ADDR": ":9090",
 			},
 			want: func(c *serveConfig) {
 				c.addr, c.dataDir, c.publicURL = ":7000", "/var/lib/uplink", "http://up.example"
@@ -64,6 +67,7 @@ func TestParseServe(t *testing.T) {
 				c.lease, c.shutdown = 90*time.Minute, time.Minute
 				c.readHeader, c.readIdle = 4*time.Second, 90*time.Second
 				c.corsOrigins = []string{"https://a.example"}
+				c.metricsAddr = ":9090"
 			},
 		},
 		{
@@ -94,7 +98,7 @@ func TestParseServe(t *testing.T) {
 			if got.addr != want.addr || got.dataDir != want.dataDir || got.publicURL != want.publicURL ||
 				got.tlsCert != want.tlsCert || got.tlsKey != want.tlsKey || got.apiKey != want.apiKey ||
 				got.lease != want.lease || got.shutdown != want.shutdown || !slices.Equal(got.corsOrigins, want.corsOrigins) ||
-				got.readHeader != want.readHeader || got.readIdle != want.readIdle {
+				got.readHeader != want.readHeader || got.readIdle != want.readIdle || got.metricsAddr != want.metricsAddr {
 				t.Errorf("config=%+v, want=%+v", got, want)
 			}
 		})
@@ -184,6 +188,11 @@ func TestParseServeRejects(t *testing.T) {
 			wantInError: []string{"UPLINK_API_KEY", "16"},
 		},
 		{
+			description: "metrics address without a port",
+			args:        []string{"--metrics-addr", "127.0.0.1"},
+			wantInError: []string{"--metrics-addr", "127.0.0.1"},
+		},
+		{
 			description: "empty data directory",
 			args:        []string{"--data", ""},
 			wantInError: []string{"--data"},
@@ -252,6 +261,7 @@ var serveSettings = []struct{ flag, env string }{
 	{"log-format", "UPLINK_LOG_FORMAT"},
 	{"read-header-timeout", "UPLINK_READ_HEADER_TIMEOUT"},
 	{"read-idle-timeout", "UPLINK_READ_IDLE_TIMEOUT"},
+	{"metrics-addr", "UPLINK_METRICS_ADDR"},
 }
 
 func TestHelpListsEveryFlag(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 	"github.com/uplink-video/uplink/web"
 	"github.com/uplink-video/uplink/web/apivideo"
 	"github.com/uplink-video/uplink/web/links"
+	"github.com/uplink-video/uplink/web/metrics"
 )
 
 const linkUsage = `uplink link create --label LABEL [--ttl 7d] [--max-uploads 1] [--max-size 10GiB]
@@ -102,6 +103,9 @@ func (b backendFlags) config(scheme string) (backendConfig, error) {
 // uploads go to this server's own token endpoint, or upstream.
 func newLinks(a *app, api web.Deps, c backendConfig, log *slog.Logger) (*links.Service, error) {
 	cfg := links.Config{PublicURL: c.publicURL, ChunkSize: c.chunkSize, Lease: c.lease, Logger: log, Events: a.linkEvents()}
+	if api.Metrics != nil {
+		cfg.Metrics = api.Metrics.Uploads(metrics.KindLink)
+	}
 	if c.upstreamURL == "" {
 		return web.LocalLinks(a.store, web.NewAPI(api), cfg), nil
 	}

@@ -21,11 +21,11 @@ import (
 	"github.com/uplink-video/uplink/web"
 	"github.com/uplink-video/uplink/web/account"
 	"github.com/uplink-video/uplink/web/links"
+	"github.com/uplink-video/uplink/web/metrics"
 	"github.com/uplink-video/uplink/web/webhooks"
 )
 
-// maintenanceEvery is how often abandoned uploads, orphaned blobs and
-// expired access tokens are reclaimed.
+// maintenanceEvery is how often the cleanup job (maintainOnce) runs.
 const maintenanceEvery = 10 * time.Minute
 
 // app is an opened data directory: the metadata store and the blobs.
@@ -57,12 +57,12 @@ func (a *app) linkEvents() links.EventSink {
 
 // openApp opens (creating if needed) the data directory.
 func openApp(ctx context.Context, dataDir string, lease time.Duration, log *slog.Logger) (*app, error) {
-	return openAppHooks(ctx, dataDir, lease, log, ingest.Hooks{})
+	return openAppHooks(ctx, dataDir, lease, log, ingest.Hooks{}, nil)
 }
 
 // openAppHooks is openApp with ingest hooks, which only crash tests set
-// (see crashHooks).
-func openAppHooks(ctx context.Context, dataDir string, lease time.Duration, log *slog.Logger, hooks ingest.Hooks) (*app, error) {
+// (see crashHooks), and the metrics of the uploads, which serve sets.
+func openAppHooks(ctx context.Context, dataDir string, lease time.Duration, log *slog.Logger, hooks ingest.Hooks, m ingest.Metrics) (*app, error) {
 	if err := os.MkdirAll(dataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
@@ -78,7 +78,7 @@ func openAppHooks(ctx context.Context, dataDir string, lease time.Duration, log 
 		return nil, err
 	}
 	a := &app{store: st, blobs: blobs, fresh: errors.Is(statErr, os.ErrNotExist)}
-	a.ingest = ingest.New(st, blobs, ingest.Config{Lease: lease, Logger: log, OnComplete: a.videoCompleted, Hooks: hooks})
+	a.ingest = ingest.New(st, blobs, ingest.Config{Lease: lease, Logger: log, OnComplete: a.videoCompleted, Hooks: hooks, Metrics: m})
 	return a, nil
 }
 
@@ -98,11 +98,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	a, err := openAppHooks(ctx, cfg.dataDir, cfg.lease, log, hooks)
+	// One registry per server, passed down: no global collectors.
+	m := newMetrics()
+	a, err := openAppHooks(ctx, cfg.dataDir, cfg.lease, log, hooks, m.Uploads(metrics.KindAPI))
 	if err != nil {
 		return err
 	}
 	defer a.store.Close()
+	m.WatchState(storeState(a.store))
+	cleanup := m.Cleanup()
 
 	// Load the certificate before listening, so that a bad one stops
 	// uplink before it announces itself.
@@ -122,6 +126,30 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	listenURL := scheme + "://" + ln.Addr().String()
+	// With --metrics-addr, the metrics are also served there, without
+	// authentication; it stops after the main server, before the store
+	// closes.
+	if cfg.metricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.metricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on --metrics-addr: %w", err)
+		}
+		cfg.metricsAddr = mln.Addr().String()
+		msrv := metricsServer(m, cfg.readHeader, log)
+		go func() {
+			if err := msrv.Serve(mln); !errors.Is(err, http.ErrServerClosed) {
+				log.Error("serving --metrics-addr", "err", err)
+			}
+		}()
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := msrv.Shutdown(sctx); err != nil {
+				msrv.Close()
+			}
+		}()
+	}
 	if cfg.publicURL == "" {
 		cfg.publicURL = defaultPublicURL(scheme, ln.Addr())
 	}
@@ -140,6 +168,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log.Info("recovered uploads", "abandoned", report.Abandoned, "orphans", report.Orphans,
 		"trimmed", report.Trimmed, "drained", report.Drained, "unexpected", report.Unexpected)
+	cleanup.Removed("abandoned_upload", report.Abandoned)
+	cleanup.Removed("orphan_blob", report.Orphans)
 
 	// The first start creates the first dashboard admin.
 	firstAdmin, password, created, err := account.Bootstrap(ctx, a.store, cfg.adminEmail, cfg.adminPass)
@@ -166,6 +196,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		APICORSOrigins:  cfg.corsOrigins,
 		ChunkSize:       cfg.chunkSize,
 		ReadIdleTimeout: cfg.readIdle,
+		Metrics:         m,
 		Version:         version(),
 		Logger:          log,
 	}
@@ -194,7 +225,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	maintained := make(chan struct{})
 	go func() {
 		defer close(maintained)
-		maintain(mctx, a, deps.Links, log)
+		maintain(mctx, a, deps.Links, cleanup, log)
 	}()
 	defer func() {
 		stopMaintenance()
@@ -266,6 +297,9 @@ func printWelcome(out io.Writer, cfg serveConfig, listenURL string, fresh bool, 
 	fmt.Fprintf(w, "  dashboard: %s/admin\n", cfg.publicURL)
 	fmt.Fprintf(w, "  API base URL for api.video SDKs: %s\n", cfg.publicURL)
 	fmt.Fprintf(w, "  data directory: %s\n", cfg.dataDir)
+	if cfg.metricsAddr != "" {
+		fmt.Fprintf(w, "  metrics, without authentication: http://%s/metrics\n", cfg.metricsAddr)
+	}
 	switch {
 	case first.created && first.password != "":
 		fmt.Fprintf(w, "\nSign in at %s/admin as %s with the password\n\n    %s\n\n", cfg.publicURL, first.email, first.password)
@@ -285,9 +319,8 @@ func printWelcome(out io.Writer, cfg serveConfig, listenURL string, fresh bool, 
 	}
 }
 
-// maintain reclaims abandoned uploads, orphaned blobs and expired access
-// tokens, and announces expired links, until ctx is done.
-func maintain(ctx context.Context, a *app, l *links.Service, log *slog.Logger) {
+// maintain runs the cleanup job every maintenanceEvery until ctx is done.
+func maintain(ctx context.Context, a *app, l *links.Service, c *metrics.Cleanup, log *slog.Logger) {
 	t := time.NewTicker(maintenanceEvery)
 	defer t.Stop()
 	for {
@@ -296,26 +329,53 @@ func maintain(ctx context.Context, a *app, l *links.Service, log *slog.Logger) {
 			return
 		case <-t.C:
 		}
-		r, err := a.ingest.Reclaim(ctx)
-		if err != nil {
-			log.Error("reclaiming uploads", "err", err)
-		} else if r.Abandoned+r.Orphans > 0 {
-			log.Info("reclaimed uploads", "abandoned", r.Abandoned, "orphans", r.Orphans)
-		}
-		if n, err := l.Reclaim(ctx); err != nil {
-			log.Error("reclaiming link uploads", "err", err)
+		maintainOnce(ctx, a, l, c, log)
+	}
+}
+
+// maintainOnce is one run of the cleanup job: it reclaims abandoned
+// uploads (their bytes, and the slots of those through links) and
+// orphaned blobs, deletes expired access tokens and ended dashboard
+// sessions, and announces expired links. It reports what it did in one
+// log line and in the metrics.
+func maintainOnce(ctx context.Context, a *app, l *links.Service, c *metrics.Cleanup, log *slog.Logger) {
+	failed := false
+	fail := func(msg string, err error) {
+		failed = true
+		log.Error(msg, "err", err)
+	}
+	r, err := a.ingest.Reclaim(ctx)
+	if err != nil {
+		fail("reclaiming uploads", err)
+	}
+	linkUploads, err := l.Reclaim(ctx)
+	if err != nil {
+		fail("reclaiming link uploads", err)
+	}
+	tokens, err := a.store.DeleteExpiredAuthTokens(ctx)
+	if err != nil {
+		fail("deleting expired access tokens", err)
+	}
+	sessions, err := a.store.DeleteStaleAdminSessions(ctx, web.SessionIdle)
+	if err != nil {
+		fail("deleting ended dashboard sessions", err)
+	}
+	// What a failed step did before failing is counted too.
+	c.Removed("abandoned_upload", r.Abandoned)
+	c.Removed("orphan_blob", r.Orphans)
+	c.Removed("abandoned_link_upload", linkUploads)
+	c.Removed("expired_auth_token", int(tokens))
+	c.Removed("stale_session", int(sessions))
+	if r.Abandoned+r.Orphans+linkUploads+int(tokens)+int(sessions) > 0 {
+		log.Info("cleaned up", "abandoned_uploads", r.Abandoned, "orphan_blobs", r.Orphans,
+			"abandoned_link_uploads", linkUploads, "expired_auth_tokens", tokens, "stale_sessions", sessions)
+	}
+	if a.webhooks != nil {
+		if n, err := a.webhooks.ExpireLinks(ctx); err != nil {
+			fail("announcing expired links", err)
 		} else if n > 0 {
-			log.Info("freed the slots of abandoned link uploads", "count", n)
-		}
-		if _, err := a.store.DeleteExpiredAuthTokens(ctx); err != nil {
-			log.Error("deleting expired access tokens", "err", err)
-		}
-		if a.webhooks != nil {
-			if n, err := a.webhooks.ExpireLinks(ctx); err != nil {
-				log.Error("announcing expired links", "err", err)
-			} else if n > 0 {
-				log.Info("announced expired links", "count", n)
-			}
+			log.Info("announced expired links", "count", n)
 		}
 	}
+	c.Ran(time.Now(), failed)
 }

@@ -132,6 +132,7 @@ func (s *Service) abandonLocked(ctx context.Context, u store.Upload) error {
 		return err
 	}
 	s.deleteBlobs(ctx, keys)
+	s.metrics.UploadFailed("abandoned")
 	s.log.Info("abandoned an upload whose lease ran out", "video", u.VideoID, "lease_expired_at", u.LeaseExpiresAt)
 	return refuse(CodeUploadAbandoned, "videoId",
 		"No piece of this upload arrived for %s, so it was abandoned and its bytes were deleted. Start the upload again.", s.lease)
@@ -143,10 +144,14 @@ func (s *Service) DeleteVideo(ctx context.Context, videoID string) error {
 	l := s.locks.get(videoID)
 	defer s.locks.put(videoID, l)
 	l.state.Lock()
+	u, uerr := s.store.FindUpload(ctx, videoID)
 	keys, err := s.store.DeleteVideo(ctx, videoID)
 	l.state.Unlock()
 	if err != nil {
 		return err
+	}
+	if uerr == nil && u.Status == store.UploadUploading {
+		s.metrics.UploadFailed("cancelled")
 	}
 	s.deleteBlobs(ctx, keys)
 	return nil

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"path"
 	"strings"
@@ -35,10 +36,12 @@ type Service struct {
 	blobs blob.Store
 	lease time.Duration
 	log   *slog.Logger
-	// onComplete is Config.OnComplete, never nil.
+	// onComplete counts the completed upload, then calls
+	// Config.OnComplete if set.
 	onComplete func(videoID string)
 
-	hooks Hooks
+	hooks   Hooks
+	metrics Metrics // Never nil.
 
 	locks    lockTable
 	inflight keySet
@@ -57,7 +60,38 @@ type Config struct {
 	// upload's locks, on the goroutine of the request (or maintenance
 	// pass) that completed it. It must not block for long.
 	OnComplete func(videoID string)
+	// Metrics, when set, counts uploads and pieces.
+	Metrics Metrics
 }
+
+// Metrics hears what happens to uploads, to count it. Its methods are
+// called on the goroutine of the request (or maintenance pass) concerned,
+// sometimes with an upload's lock held: they must be safe for concurrent
+// use and must not block.
+type Metrics interface {
+	// UploadStarted is called when an upload's first piece is recorded.
+	UploadStarted()
+	// UploadCompleted is called once for each upload that becomes
+	// complete, just before Config.OnComplete.
+	UploadCompleted()
+	// UploadFailed is called when an upload is abandoned ("abandoned") or
+	// deleted before its end ("cancelled"), and when a piece is refused:
+	// "too_large", "no_space", "refused" (any other refusal the client
+	// can act on), "interrupted" (its body stopped arriving) or "error"
+	// (the server failed).
+	UploadFailed(reason string)
+	// PartCommitted is called for each piece accepted, a repeat of one
+	// already held included, with its size and the time from Begin to
+	// the end of its commit.
+	PartCommitted(bytes int64, d time.Duration)
+}
+
+type noMetrics struct{}
+
+func (noMetrics) UploadStarted()                     {}
+func (noMetrics) UploadCompleted()                   {}
+func (noMetrics) UploadFailed(string)                {}
+func (noMetrics) PartCommitted(int64, time.Duration) {}
 
 // Hooks are callbacks at points of a piece's life that crash tests must
 // reach deterministically. They exist only for tests: cmd/uplink sets them
@@ -88,10 +122,16 @@ func New(st *store.Store, blobs blob.Store, cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.OnComplete == nil {
-		cfg.OnComplete = func(string) {}
+	if cfg.Metrics == nil {
+		cfg.Metrics = noMetrics{}
 	}
-	return &Service{store: st, blobs: blobs, lease: cfg.Lease, log: cfg.Logger, onComplete: cfg.OnComplete, hooks: cfg.Hooks}
+	onComplete := func(videoID string) {
+		cfg.Metrics.UploadCompleted()
+		if cfg.OnComplete != nil {
+			cfg.OnComplete(videoID)
+		}
+	}
+	return &Service{store: st, blobs: blobs, lease: cfg.Lease, log: cfg.Logger, onComplete: onComplete, hooks: cfg.Hooks, metrics: cfg.Metrics}
 }
 
 // Request is what an upload request says before its file part.
@@ -117,6 +157,7 @@ type Piece struct {
 	s     *Service
 	req   Request
 	token store.UploadToken
+	begun time.Time // When Begin was called, for Metrics.PartCommitted.
 
 	dest     destination
 	key      string // The blob written: the tail's source, or the piece's own.
@@ -137,11 +178,13 @@ type Piece struct {
 // (an unknown token, a piece the upload cannot take) are returned here, so
 // that no byte is stored for them.
 func (s *Service) Begin(ctx context.Context, req Request) (*Piece, error) {
+	begun := time.Now()
 	tok, err := s.findToken(ctx, req.Token)
 	if err != nil {
+		s.refused(err)
 		return nil, err
 	}
-	p := &Piece{s: s, req: req, token: tok, dest: toOwnBlob}
+	p := &Piece{s: s, req: req, token: tok, dest: toOwnBlob, begun: begun}
 	now := s.store.Now()
 	switch {
 	case req.VideoID != "":
@@ -163,6 +206,7 @@ func (s *Service) Begin(ctx context.Context, req Request) (*Piece, error) {
 	}
 	if err != nil {
 		p.Close()
+		s.refused(err)
 		return nil, err
 	}
 	if p.dest == toOwnBlob {
@@ -272,6 +316,22 @@ func (p *Piece) tryTail(ctx context.Context, u store.Upload) {
 // Receive streams the file part's bytes to their destination. filename is
 // the part's file name, which becomes the title of a new video.
 func (p *Piece) Receive(ctx context.Context, filename string, r io.Reader) error {
+	err := p.receive(ctx, filename, r)
+	var e *Error
+	var pe *fs.PathError
+	switch {
+	case err == nil:
+	case errors.As(err, &e), errors.As(err, &pe), errors.Is(err, blob.ErrCorrupt):
+		p.s.refused(err)
+	default:
+		// Not a refusal, nor the disk (whose errors name a file): the
+		// body stopped arriving, cut off or timed out.
+		p.s.metrics.UploadFailed("interrupted")
+	}
+	return err
+}
+
+func (p *Piece) receive(ctx context.Context, filename string, r io.Reader) error {
 	if p.received {
 		return refuse(CodeMultipleFiles, "file", "There is more than one uploaded file in the request; send one file part per request.")
 	}
@@ -319,6 +379,7 @@ func (p *Piece) Commit(ctx context.Context, videoID string) (store.Video, error)
 	}
 	target, isNew, err := p.resolve(ctx, videoID)
 	if err != nil {
+		p.s.refused(err)
 		return store.Video{}, err
 	}
 	l := p.s.locks.get(target)
@@ -330,11 +391,13 @@ func (p *Piece) Commit(ctx context.Context, videoID string) (store.Video, error)
 		// The bytes fitted, their record did not. Close removes the
 		// bytes, so this is a full disk like any other for the client.
 		p.s.log.Error("disk full while recording a piece", "err", err)
-		return store.Video{}, noSpace()
+		err = noSpace()
 	}
 	if err != nil {
+		p.s.refused(err)
 		return store.Video{}, err
 	}
+	p.s.metrics.PartCommitted(p.size, time.Since(p.begun))
 	// Let go of the tail, moving in whatever became ready meanwhile; then
 	// make sure a piece staged for another upload gets moved in too.
 	p.releaseTail()
@@ -482,6 +545,7 @@ func (p *Piece) start(ctx context.Context, tok store.UploadToken, target string,
 	if err := p.s.store.StartUpload(ctx, store.NewUpload{Upload: u, First: part, Video: video}); err != nil {
 		return false, err
 	}
+	p.s.metrics.UploadStarted()
 	p.completed = done
 	p.markCommitted()
 	return part.Staged(), nil
@@ -692,6 +756,26 @@ func titleFrom(filename string) string {
 		return "Untitled video"
 	}
 	return filename
+}
+
+// refused counts a refused piece by the reason its error gives, unless
+// it is the refusal of an abandoned upload, which abandonLocked counted
+// once when it abandoned the upload.
+func (s *Service) refused(err error) {
+	var e *Error
+	switch {
+	case errors.As(err, &e) && e.Code == CodeUploadAbandoned:
+	case errors.As(err, &e) && e.Code == CodeFileTooLarge:
+		s.metrics.UploadFailed("too_large")
+	case errors.As(err, &e) && e.Code == CodeNoSpace:
+		s.metrics.UploadFailed("no_space")
+	case errors.As(err, &e):
+		s.metrics.UploadFailed("refused")
+	case errors.Is(err, context.Canceled):
+		s.metrics.UploadFailed("interrupted")
+	default:
+		s.metrics.UploadFailed("error")
+	}
 }
 
 func noSpace() error {

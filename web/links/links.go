@@ -49,8 +49,35 @@ type Service struct {
 	lease     time.Duration
 	log       *slog.Logger
 	events    EventSink // May be nil.
+	metrics   Metrics   // Never nil.
 	inFlight  progressTable
 }
+
+// Metrics hears what happens to uploads through links, to count it. Its
+// methods must be safe for concurrent use and must not block.
+type Metrics interface {
+	// UploadStarted is called when a new upload has its video.
+	UploadStarted()
+	// UploadCompleted is called when the last part of an upload is in.
+	UploadCompleted()
+	// UploadFailed is called when an unfinished upload is released
+	// ("cancelled", "abandoned", or "wrong_type" when its first bytes
+	// were refused), when a start is refused ("too_large", "link_closed",
+	// "invalid"), and when a part is refused or lost on its way
+	// ("link_closed", "no_space", "refused", "interrupted",
+	// "upstream_error").
+	UploadFailed(reason string)
+	// PartCommitted is called for each part accepted, with its size and
+	// the time from the start of PutPart to the part's commit.
+	PartCommitted(bytes int64, d time.Duration)
+}
+
+type noMetrics struct{}
+
+func (noMetrics) UploadStarted()                     {}
+func (noMetrics) UploadCompleted()                   {}
+func (noMetrics) UploadFailed(string)                {}
+func (noMetrics) PartCommitted(int64, time.Duration) {}
 
 // EventSink hears what happens to uploads through links, to tell other
 // systems (the webhooks). Its methods are called after the change is
@@ -82,6 +109,8 @@ type Config struct {
 	// Events, when set, hears about uploads starting, completing and
 	// failing, and links being used up.
 	Events EventSink
+	// Metrics, when set, counts uploads and parts.
+	Metrics Metrics
 }
 
 // DefaultChunkSize is the default part size for uploads through links.
@@ -98,6 +127,9 @@ func New(st *store.Store, b backend, cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = noMetrics{}
+	}
 	return &Service{
 		store:     st,
 		backend:   b,
@@ -106,6 +138,7 @@ func New(st *store.Store, b backend, cfg Config) *Service {
 		lease:     cfg.Lease,
 		log:       cfg.Logger,
 		events:    cfg.Events,
+		metrics:   cfg.Metrics,
 	}
 }
 

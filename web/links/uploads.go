@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/mail"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/uplink-video/uplink/store"
@@ -98,11 +99,13 @@ func (s *Service) Start(ctx context.Context, linkID string, r StartRequest) (sto
 		if derr := s.store.DeleteLinkUpload(context.WithoutCancel(ctx), u.ID); derr != nil {
 			s.log.Error("freeing the slot of an upload whose video could not be created", "err", derr)
 		}
+		s.metrics.UploadFailed("upstream_error")
 		return store.LinkUpload{}, false, s.backendErr(err)
 	}
 	if err := s.store.ActivateLinkUpload(ctx, u.ID, v.VideoID); err != nil {
 		return store.LinkUpload{}, false, err
 	}
+	s.metrics.UploadStarted()
 	u, err = s.store.FindLinkUpload(ctx, l.ID, v.VideoID)
 	if err == nil && s.events != nil {
 		s.events.UploadStarted(ctx, l, u)
@@ -192,6 +195,7 @@ func PartSize(u store.LinkUpload, n int) int64 {
 // in order: n may be the next part, or one already held (a re-send after a
 // lost response, answered without storing it again).
 func (s *Service) PutPart(ctx context.Context, linkID, videoID string, n int, length int64, body io.Reader) (store.LinkUpload, error) {
+	begun := time.Now()
 	l, err := s.find(ctx, linkID)
 	if err != nil {
 		return store.LinkUpload{}, err
@@ -260,7 +264,11 @@ func (s *Service) PutPart(ctx context.Context, linkID, videoID string, n int, le
 		Number: n, Total: u.TotalParts, Size: want, Body: r,
 	})
 	if err != nil {
-		return u, s.partErr(ctx, l, u, err)
+		err = s.partErr(ctx, l, u, err)
+		if reason := failReason(err, true); reason != "" {
+			s.metrics.UploadFailed(reason)
+		}
+		return u, err
 	}
 	leaseTo := s.store.Now().Add(s.lease)
 	done := false
@@ -285,6 +293,10 @@ func (s *Service) PutPart(ctx context.Context, linkID, videoID string, n int, le
 	}
 	if err != nil {
 		return u, err
+	}
+	s.metrics.PartCommitted(want, time.Since(begun))
+	if done {
+		s.metrics.UploadCompleted()
 	}
 	if done && s.events != nil {
 		s.completed(ctx, l.ID, u.VideoID)
@@ -367,6 +379,7 @@ func (s *Service) release(ctx context.Context, u store.LinkUpload, kind, reason 
 		}
 		return
 	}
+	s.metrics.UploadFailed(releaseReasons[kind])
 	if s.events != nil {
 		if l, err := s.store.FindLink(ctx, u.LinkID); err == nil {
 			s.events.UploadFailed(ctx, l, u, kind, reason)
@@ -382,8 +395,49 @@ func (s *Service) release(ctx context.Context, u store.LinkUpload, kind, reason 
 	}
 }
 
-// refuse records a refusal on the link's timeline and returns it.
+// releaseReasons are the Metrics.UploadFailed reasons of a released
+// upload, by the event that released it. The only refusal that releases
+// an upload is that of its file type (checkType).
+var releaseReasons = map[string]string{
+	store.EventCancelled: "cancelled",
+	store.EventAbandoned: "abandoned",
+	store.EventRefused:   "wrong_type",
+}
+
+// failReason is the Metrics.UploadFailed reason of a refused start, or
+// of a part (part) that partErr refused, or "" for one that release
+// counts.
+func failReason(err error, part bool) string {
+	var r *Refusal
+	if !errors.As(err, &r) {
+		return "interrupted" // The uploader went away (see partErr).
+	}
+	switch r.Code {
+	case CodeFileTooLarge:
+		return "too_large"
+	case CodeLinkRevoked, CodeLinkExpired, CodeLinkUsedUp, CodeLinkBusy:
+		return "link_closed"
+	case CodeInvalid, CodeFileEmpty:
+		if part {
+			return "interrupted" // partErr's one CodeInvalid: the part was cut off.
+		}
+		return "invalid"
+	case CodeNoSpace:
+		return "no_space"
+	case CodeUploadRefused:
+		return "refused"
+	case CodeUpstreamUnavailable:
+		return "upstream_error"
+	}
+	return ""
+}
+
+// refuse records a refusal on the link's timeline, counts it, and returns
+// it.
 func (s *Service) refuse(ctx context.Context, linkID, videoID string, r *Refusal) error {
+	if reason := failReason(r, false); reason != "" {
+		s.metrics.UploadFailed(reason)
+	}
 	if err := s.store.AddLinkEvent(ctx, store.LinkEvent{LinkID: linkID, Kind: store.EventRefused, VideoID: videoID, Detail: r.Title}); err != nil {
 		s.log.Warn("recording a refusal", "err", err)
 	}
