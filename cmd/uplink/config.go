@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -77,6 +78,14 @@ func (fs *flagSet) Duration(name, env string, def time.Duration, usage string) *
 	return p
 }
 
+// Bool defines a boolean setting: true/false, 1/0, yes/no.
+func (fs *flagSet) Bool(name, env string, def bool, usage string) *bool {
+	p := new(bool)
+	*p = def
+	fs.add(name, env, usage, (*boolValue)(p))
+	return p
+}
+
 // parse reads the command line, then the environment for each setting the
 // command line left alone, so a flag wins over its variable (even over a
 // bad one). Flags may stand before or after positional arguments, as in
@@ -135,6 +144,26 @@ type stringValue string
 func (s *stringValue) Set(v string) error { *s = stringValue(v); return nil }
 func (s *stringValue) String() string     { return string(*s) }
 
+type boolValue bool
+
+func (b *boolValue) Set(v string) error {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true", "1", "yes", "on":
+		*b = true
+	case "false", "0", "no", "off":
+		*b = false
+	default:
+		return fmt.Errorf("want true or false")
+	}
+	return nil
+}
+
+func (b *boolValue) String() string { return strconv.FormatBool(bool(*b)) }
+
+// IsBoolFlag lets "--flag" alone mean true, as with the flag package's
+// own booleans.
+func (b *boolValue) IsBoolFlag() bool { return true }
+
 type durationValue time.Duration
 
 func (d *durationValue) Set(v string) error {
@@ -166,6 +195,9 @@ type serveConfig struct {
 	readHeader  time.Duration
 	readIdle    time.Duration
 	metricsAddr string
+	// webhookPrivate lets webhook endpoints be on loopback and private
+	// networks.
+	webhookPrivate bool
 }
 
 // serveFlags are the settings of "uplink serve", defined on their flag set.
@@ -178,6 +210,7 @@ type serveFlags struct {
 	shutdown                *time.Duration
 	readHeader, readIdle    *time.Duration
 	metrics                 *string // --metrics-addr
+	webhookPrivate          *bool
 }
 
 // newServeFlags defines the serve command's settings. Its usage, written
@@ -185,19 +218,20 @@ type serveFlags struct {
 func newServeFlags(getenv func(string) string, out io.Writer) *serveFlags {
 	fs := newFlagSet("serve", "uplink serve [flags]\n\nRuns the uplink server.", getenv, out)
 	return &serveFlags{
-		fs:         fs,
-		backend:    addBackendFlags(fs),
-		cert:       fs.String("tls-cert", "UPLINK_TLS_CERT", "", "TLS certificate file (PEM); with --tls-key, uplink serves HTTPS and HTTP/2"),
-		key:        fs.String("tls-key", "UPLINK_TLS_KEY", "", "TLS private key file (PEM)"),
-		apiKey:     fs.String("api-key", "UPLINK_API_KEY", "", "an API key to accept besides the managed ones, for scripts and tests (prefer the environment variable: flags show in the process list)"),
-		cors:       fs.String("api-cors-origins", "UPLINK_API_CORS_ORIGINS", "", "comma-separated origins (https://site.example) allowed to call the management API from a browser"),
-		shutdown:   fs.Duration("shutdown-timeout", "UPLINK_SHUTDOWN_TIMEOUT", 30*time.Second, "how long to let requests in flight finish when stopping"),
-		logFormat:  fs.String("log-format", "UPLINK_LOG_FORMAT", "text", "log format: text or json"),
-		adminEmail: fs.String("admin-email", "UPLINK_ADMIN_EMAIL", "", "email of the first dashboard admin, created on the first start (default admin@uplink.local)"),
-		adminPass:  fs.String("admin-password", "UPLINK_ADMIN_PASSWORD", "", "password of the first dashboard admin (default: generate one and print it once; prefer the environment variable)"),
-		readHeader: fs.Duration("read-header-timeout", "UPLINK_READ_HEADER_TIMEOUT", 10*time.Second, "how long a client may take to send a request's headers; cuts off clients that dribble them"),
-		readIdle:   fs.Duration("read-idle-timeout", "UPLINK_READ_IDLE_TIMEOUT", 60*time.Second, "how long an upload's body may go without a byte arriving before the request is ended; a slow but steady upload is never cut off"),
-		metrics:    fs.String("metrics-addr", "UPLINK_METRICS_ADDR", "", "also serve the Prometheus metrics at /metrics on this address (host:port), without authentication: keep it on a private network (on the main address, /metrics needs an admin session or an API key)"),
+		fs:             fs,
+		backend:        addBackendFlags(fs),
+		cert:           fs.String("tls-cert", "UPLINK_TLS_CERT", "", "TLS certificate file (PEM); with --tls-key, uplink serves HTTPS and HTTP/2"),
+		key:            fs.String("tls-key", "UPLINK_TLS_KEY", "", "TLS private key file (PEM)"),
+		apiKey:         fs.String("api-key", "UPLINK_API_KEY", "", "an API key to accept besides the managed ones, for scripts and tests (prefer the environment variable: flags show in the process list)"),
+		cors:           fs.String("api-cors-origins", "UPLINK_API_CORS_ORIGINS", "", "comma-separated origins (https://site.example) allowed to call the management API from a browser"),
+		shutdown:       fs.Duration("shutdown-timeout", "UPLINK_SHUTDOWN_TIMEOUT", 30*time.Second, "how long to let requests in flight finish when stopping"),
+		logFormat:      fs.String("log-format", "UPLINK_LOG_FORMAT", "text", "log format: text or json"),
+		adminEmail:     fs.String("admin-email", "UPLINK_ADMIN_EMAIL", "", "email of the first dashboard admin, created on the first start (default admin@uplink.local)"),
+		adminPass:      fs.String("admin-password", "UPLINK_ADMIN_PASSWORD", "", "password of the first dashboard admin (default: generate one and print it once; prefer the environment variable)"),
+		readHeader:     fs.Duration("read-header-timeout", "UPLINK_READ_HEADER_TIMEOUT", 10*time.Second, "how long a client may take to send a request's headers; cuts off clients that dribble them"),
+		readIdle:       fs.Duration("read-idle-timeout", "UPLINK_READ_IDLE_TIMEOUT", 60*time.Second, "how long an upload's body may go without a byte arriving before the request is ended; a slow but steady upload is never cut off"),
+		webhookPrivate: fs.Bool("webhook-allow-private", "UPLINK_WEBHOOK_ALLOW_PRIVATE", false, "let webhook endpoints be on loopback and private networks (a receiver on this host or the office LAN); off by default, so that admins cannot make uplink call internal services"),
+		metrics:        fs.String("metrics-addr", "UPLINK_METRICS_ADDR", "", "also serve the Prometheus metrics at /metrics on this address (host:port), without authentication: keep it on a private network (on the main address, /metrics needs an admin session or an API key)"),
 	}
 }
 
@@ -221,7 +255,7 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 		addr:          *f.backend.addr, tlsCert: *f.cert, tlsKey: *f.key,
 		apiKey: *f.apiKey, shutdown: *f.shutdown, readHeader: *f.readHeader, readIdle: *f.readIdle,
 		adminEmail: *f.adminEmail, adminPass: *f.adminPass, logFormat: *f.logFormat,
-		metricsAddr: *f.metrics,
+		metricsAddr: *f.metrics, webhookPrivate: *f.webhookPrivate,
 	}
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return c, fmt.Errorf("invalid --log-format %q: want text or json", c.logFormat)

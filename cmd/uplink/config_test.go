@@ -30,6 +30,22 @@ func TestParseServe(t *testing.T) {
 			want:        func(c *serveConfig) {},
 		},
 		{
+			description: "a boolean flag alone",
+			args:        []string{"--webhook-allow-private"},
+			want:        func(c *serveConfig) { c.webhookPrivate = true },
+		},
+		{
+			description: "a boolean variable",
+			env:         map[string]string{"UPLINK_WEBHOOK_ALLOW_PRIVATE": "yes"},
+			want:        func(c *serveConfig) { c.webhookPrivate = true },
+		},
+		{
+			description: "a boolean flag set to false wins over its variable",
+			args:        []string{"--webhook-allow-private=false"},
+			env:         map[string]string{"UPLINK_WEBHOOK_ALLOW_PRIVATE": "true"},
+			want:        func(c *serveConfig) {},
+		},
+		{
 			description: "every flag",
 			args: []string{
 				"--addr", "0.0.0.0:9000", "--data", "/srv/uplink", "--public-url", "https://up.example/base/",
@@ -98,7 +114,8 @@ func TestParseServe(t *testing.T) {
 			if got.addr != want.addr || got.dataDir != want.dataDir || got.publicURL != want.publicURL ||
 				got.tlsCert != want.tlsCert || got.tlsKey != want.tlsKey || got.apiKey != want.apiKey ||
 				got.lease != want.lease || got.shutdown != want.shutdown || !slices.Equal(got.corsOrigins, want.corsOrigins) ||
-				got.readHeader != want.readHeader || got.readIdle != want.readIdle || got.metricsAddr != want.metricsAddr {
+				got.readHeader != want.readHeader || got.readIdle != want.readIdle || got.metricsAddr != want.metricsAddr ||
+				got.webhookPrivate != want.webhookPrivate {
 				t.Errorf("config=%+v, want=%+v", got, want)
 			}
 		})
@@ -112,6 +129,11 @@ func TestParseServeRejects(t *testing.T) {
 		env         map[string]string
 		wantInError []string // The setting must be named.
 	}{
+		{
+			description: "bad boolean variable",
+			env:         map[string]string{"UPLINK_WEBHOOK_ALLOW_PRIVATE": "maybe"},
+			wantInError: []string{"UPLINK_WEBHOOK_ALLOW_PRIVATE", "maybe"},
+		},
 		{
 			description: "bad duration flag",
 			args:        []string{"--upload-lease", "soon"},
@@ -259,6 +281,7 @@ var serveSettings = []struct{ flag, env string }{
 	{"admin-email", "UPLINK_ADMIN_EMAIL"},
 	{"admin-password", "UPLINK_ADMIN_PASSWORD"},
 	{"log-format", "UPLINK_LOG_FORMAT"},
+	{"webhook-allow-private", "UPLINK_WEBHOOK_ALLOW_PRIVATE"},
 	{"read-header-timeout", "UPLINK_READ_HEADER_TIMEOUT"},
 	{"read-idle-timeout", "UPLINK_READ_IDLE_TIMEOUT"},
 	{"metrics-addr", "UPLINK_METRICS_ADDR"},

@@ -157,7 +157,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// Webhooks refuse private and loopback targets: whoever can add an
 	// endpoint must not reach the services next to uplink through it.
 	a.webhooks = webhooks.New(a.store, webhooks.Config{
-		PublicURL: cfg.publicURL, AllowPrivateTargets: false, Version: version(), Logger: log,
+		PublicURL: cfg.publicURL, AllowPrivateTargets: cfg.webhookPrivate, Version: version(), Logger: log,
 	})
 	// Recovery may complete uploads (pieces staged just before a crash),
 	// so it runs once the webhooks can announce them; requests wait in
