@@ -29,9 +29,11 @@ var linkOrders = map[LinkSort][2]string{
 		"coalesce(l.expires_at, 9223372036854775807), l.created_at, l.id",
 		"coalesce(l.expires_at, 9223372036854775807) DESC, l.created_at DESC, l.id DESC",
 	},
+	// Descending is the exact reverse of ascending, so that one index
+	// (links_by_label) serves both.
 	LinkSortLabel: {
 		"l.label COLLATE NOCASE, l.created_at DESC, l.id",
-		"l.label COLLATE NOCASE DESC, l.created_at DESC, l.id",
+		"l.label COLLATE NOCASE DESC, l.created_at, l.id DESC",
 	},
 }
 

@@ -95,6 +95,31 @@ func TestListQueriesUseIndexes(t *testing.T) {
 			ORDER BY started_at DESC LIMIT 1`, []any{"l", "f", 1, 1, 0}},
 	)
 
+	// The dashboard's lists (FindLinks without filters, FindVideoRows,
+	// FindTokenRows), built from the same fragments.
+	for sort, orders := range linkOrders {
+		for i, order := range orders {
+			queries = append(queries, query{
+				fmt.Sprintf("dashboard links by %s desc=%v", sort, i == 1),
+				`SELECT ` + linkColumns + ` FROM links l ORDER BY ` + order + ` LIMIT :limit OFFSET :offset`,
+				[]any{sql.Named("now", 0), sql.Named("limit", 25), sql.Named("offset", 0)},
+			})
+		}
+	}
+	queries = append(queries,
+		query{"dashboard videos, newest first", videoRowQuery + `
+			ORDER BY v.created_at DESC, v.id DESC LIMIT ? OFFSET ?`, []any{25, 0}},
+		query{"dashboard tokens, newest first", `
+			SELECT t.id, t.ttl, t.created_at, t.expires_at, t.deleted_at,
+				coalesce(l.id, ''), coalesce(l.label, ''),
+				(SELECT count(*) FROM uploads u WHERE u.token_id = t.id)
+			FROM upload_tokens t
+			LEFT JOIN links l ON l.id = (
+				SELECT id FROM links WHERE token = t.id ORDER BY created_at, id LIMIT 1)
+			ORDER BY t.created_at DESC, t.id DESC
+			LIMIT ? OFFSET ?`, []any{25, 0}},
+	)
+
 	for _, q := range queries {
 		t.Run(q.description, func(t *testing.T) {
 			plan := explain(t, s, q.sql, q.args...)
