@@ -66,7 +66,7 @@ func (s *Server) handleLogin(c echo.Context) error {
 		// Whole minutes, rounded up: never earlier than the block ends.
 		msg := fmt.Sprintf("Too many failed sign-ins for this account or from your network. Try again in %s.",
 			links.Duration((wait + time.Minute - 1).Truncate(time.Minute)))
-		s.log.Warn("sign-in throttled", "ip", ip)
+		s.log.WarnContext(c.Request().Context(), "sign-in throttled", "ip", ip)
 		c.Response().Header().Set("Retry-After", ratelimit.RetryAfter(wait))
 		return s.renderLogin(c, http.StatusTooManyRequests, email, msg)
 	}
@@ -79,7 +79,7 @@ func (s *Server) handleLogin(c echo.Context) error {
 	}
 	if err != nil || !account.Matches(a.PasswordHash, password) {
 		s.throttle.fail(email, ip)
-		s.log.Info("failed sign-in", "ip", ip)
+		s.log.InfoContext(c.Request().Context(), "failed sign-in", "ip", ip)
 		return s.renderLogin(c, http.StatusUnauthorized, email, "Wrong email or password.")
 	}
 	s.throttle.succeed(email)

@@ -35,7 +35,7 @@ func (s *Server) handleKeyCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.log.Info("API key created from the dashboard", "key", k.ID, "admin", adminSession(c).AdminID)
+	s.log.InfoContext(c.Request().Context(), "API key created from the dashboard", "key", k.ID, "admin", adminSession(c).AdminID)
 	return s.renderKeys(c, http.StatusOK, templates.KeyListPage{NewKey: &templates.NewKey{Name: k.Name, Secret: secret}})
 }
 
@@ -62,7 +62,7 @@ func (s *Server) handleKeyRevoke(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.log.Info("API key revoked from the dashboard", "key", id, "admin", adminSession(c).AdminID)
+	s.log.InfoContext(c.Request().Context(), "API key revoked from the dashboard", "key", id, "admin", adminSession(c).AdminID)
 	return c.Redirect(http.StatusSeeOther, "/admin/keys?done=key-revoked")
 }
 

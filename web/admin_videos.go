@@ -122,7 +122,7 @@ func (s *Server) handleVideoDelete(c echo.Context) error {
 	if err := s.ingest.DeleteVideo(c.Request().Context(), id); err != nil {
 		return err
 	}
-	s.log.Info("video deleted from the dashboard", "video", id, "admin", adminSession(c).AdminID)
+	s.log.InfoContext(c.Request().Context(), "video deleted from the dashboard", "video", id, "admin", adminSession(c).AdminID)
 	return c.Redirect(http.StatusSeeOther, "/admin/videos?done=video-deleted")
 }
 

@@ -59,7 +59,7 @@ func (s *Server) handleWebhookCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.log.Info("webhook endpoint added from the dashboard", "webhook", ep.ID, "admin", adminSession(c).AdminID)
+	s.log.InfoContext(c.Request().Context(), "webhook endpoint added from the dashboard", "webhook", ep.ID, "admin", adminSession(c).AdminID)
 	return c.Redirect(http.StatusSeeOther, adminWebhookURL(ep.ID)+"?done=webhook-created")
 }
 
@@ -217,7 +217,7 @@ func (s *Server) handleWebhookResend(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.log.Info("webhook delivery resent from the dashboard", "webhook", ep.ID, "delivery", did, "new", d.ID, "admin", adminSession(c).AdminID)
+	s.log.InfoContext(c.Request().Context(), "webhook delivery resent from the dashboard", "webhook", ep.ID, "delivery", did, "new", d.ID, "admin", adminSession(c).AdminID)
 	return c.Redirect(http.StatusSeeOther, adminWebhookURL(ep.ID)+"?done=webhook-resent")
 }
 
@@ -232,7 +232,7 @@ func (s *Server) handleWebhookDelete(c echo.Context) error {
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	s.log.Info("webhook endpoint deleted from the dashboard", "webhook", id, "admin", adminSession(c).AdminID)
+	s.log.InfoContext(c.Request().Context(), "webhook endpoint deleted from the dashboard", "webhook", id, "admin", adminSession(c).AdminID)
 	return c.Redirect(http.StatusSeeOther, "/admin/webhooks?done=webhook-deleted")
 }
 

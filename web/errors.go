@@ -38,7 +38,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	switch status {
 	case http.StatusInternalServerError:
-		s.log.Error("request failed", "request_id", requestID(c), "method", c.Request().Method, "route", c.Path(), "err", err)
+		s.log.ErrorContext(c.Request().Context(), "request failed", "method", c.Request().Method, "route", c.Path(), "err", err)
 	case http.StatusNotFound:
 		heading, message = "Page not found", "There is nothing at this address. Check the link you followed."
 	case http.StatusMethodNotAllowed:
@@ -60,7 +60,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	page := templates.Error(templates.ErrorPage{Page: s.page(heading), Status: status, Heading: heading, Message: message})
 	if rerr := render(c, status, page); rerr != nil {
-		s.log.Error("rendering an error page", "err", rerr)
+		s.log.ErrorContext(c.Request().Context(), "rendering an error page", "err", rerr)
 		_ = c.String(status, message)
 	}
 }

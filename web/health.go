@@ -41,7 +41,7 @@ func (s *Server) handleReady(c echo.Context) error {
 		if err := ch.run(ctx); err != nil {
 			status = http.StatusServiceUnavailable
 			body += fmt.Sprintf("%s: %v\n", ch.name, err)
-			s.log.Warn("readiness check failed", "check", ch.name, "err", err)
+			s.log.WarnContext(c.Request().Context(), "readiness check failed", "check", ch.name, "err", err)
 			continue
 		}
 		body += ch.name + ": ok\n"

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/uplink-video/uplink/web/reqid"
 )
 
 // HeaderRequestID carries the request's ID in every response, so that an
@@ -23,6 +25,9 @@ func (s *Server) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
 		_, _ = rand.Read(b[:])
 		id := base64.RawURLEncoding.EncodeToString(b[:])
 		c.Response().Header().Set(HeaderRequestID, id)
+		// Every entry logged with the request's context, in any package,
+		// carries the ID (see package reqid).
+		c.SetRequest(c.Request().WithContext(reqid.With(c.Request().Context(), id)))
 		start := time.Now()
 		err := next(c)
 		if err != nil {
@@ -42,7 +47,6 @@ func (s *Server) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
 			level = slog.LevelError
 		}
 		s.log.LogAttrs(c.Request().Context(), level, "request",
-			slog.String("request_id", id),
 			slog.String("method", c.Request().Method),
 			slog.String("route", route),
 			slog.Int("status", status),

@@ -21,6 +21,7 @@ import (
 	"github.com/uplink-video/uplink/web/apivideo"
 	"github.com/uplink-video/uplink/web/links"
 	"github.com/uplink-video/uplink/web/metrics"
+	"github.com/uplink-video/uplink/web/reqid"
 	"github.com/uplink-video/uplink/web/webhooks"
 )
 
@@ -102,6 +103,8 @@ func New(d Deps) *echo.Echo {
 	if d.Logger == nil {
 		d.Logger = log0()
 	}
+	// Every entry made with a request's context carries its request ID.
+	d.Logger = slog.New(reqid.NewHandler(d.Logger.Handler()))
 	if d.ChunkSize == 0 {
 		d.ChunkSize = links.DefaultChunkSize
 	}

@@ -162,7 +162,7 @@ func (s *Server) writeUploaderError(c echo.Context, err error) {
 		p = uploaderProblem{Status: he.Code, Code: "request-refused", Title: http.StatusText(he.Code) + ".", Detail: "Reload the page and try again."}
 	default:
 		if c.Request().Context().Err() == nil {
-			s.log.Error("upload request failed", "request_id", requestID(c), "method", c.Request().Method, "route", c.Path(), "err", err)
+			s.log.ErrorContext(c.Request().Context(), "upload request failed", "method", c.Request().Method, "route", c.Path(), "err", err)
 		}
 	}
 	p.Type = "about:blank"

@@ -22,6 +22,7 @@ import (
 	"github.com/uplink-video/uplink/web/account"
 	"github.com/uplink-video/uplink/web/links"
 	"github.com/uplink-video/uplink/web/metrics"
+	"github.com/uplink-video/uplink/web/reqid"
 	"github.com/uplink-video/uplink/web/webhooks"
 )
 
@@ -89,9 +90,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	var log *slog.Logger
 	if cfg.logFormat == "json" {
-		log = slog.New(slog.NewJSONHandler(stderr, nil))
+		log = slog.New(reqid.NewHandler(slog.NewJSONHandler(stderr, nil)))
 	} else {
-		log = slog.New(slog.NewTextHandler(stderr, nil))
+		log = slog.New(reqid.NewHandler(slog.NewTextHandler(stderr, nil)))
 	}
 
 	hooks, err := crashHooks(getenv(crashpointEnv), log)

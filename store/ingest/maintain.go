@@ -35,7 +35,7 @@ func (s *Service) drain(ctx context.Context, videoID string, l *videoLock) (comp
 		u, err := s.store.FindUpload(ctx, videoID)
 		if err != nil || u.Status != store.UploadUploading {
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				s.log.Error("draining an upload", "video", videoID, "err", err)
+				s.log.ErrorContext(ctx, "draining an upload", "video", videoID, "err", err)
 			}
 			return
 		}
@@ -44,7 +44,7 @@ func (s *Service) drain(ctx context.Context, videoID string, l *videoLock) (comp
 			return
 		}
 		if err := s.appendStaged(ctx, u, next); err != nil {
-			s.log.Error("moving a staged piece into its source", "video", videoID, "seq", next.Seq, "err", err)
+			s.log.ErrorContext(ctx, "moving a staged piece into its source", "video", videoID, "seq", next.Seq, "err", err)
 			return
 		}
 		s.afterSync()
@@ -52,11 +52,11 @@ func (s *Service) drain(ctx context.Context, videoID string, l *videoLock) (comp
 		done, err := s.recordAppended(ctx, videoID, u, next)
 		l.state.Unlock()
 		if err != nil {
-			s.log.Error("recording a moved piece", "video", videoID, "seq", next.Seq, "err", err)
+			s.log.ErrorContext(ctx, "recording a moved piece", "video", videoID, "seq", next.Seq, "err", err)
 			return
 		}
 		if err := s.blobs.Delete(ctx, next.StagedKey); err != nil {
-			s.log.Warn("deleting a moved piece's blob", "key", next.StagedKey, "err", err)
+			s.log.WarnContext(ctx, "deleting a moved piece's blob", "key", next.StagedKey, "err", err)
 		}
 		completed = completed || done
 	}
@@ -133,7 +133,7 @@ func (s *Service) abandonLocked(ctx context.Context, u store.Upload) error {
 	}
 	s.deleteBlobs(ctx, keys)
 	s.metrics.UploadFailed("abandoned")
-	s.log.Info("abandoned an upload whose lease ran out", "video", u.VideoID, "lease_expired_at", u.LeaseExpiresAt)
+	s.log.InfoContext(ctx, "abandoned an upload whose lease ran out", "video", u.VideoID, "lease_expired_at", u.LeaseExpiresAt)
 	return refuse(CodeUploadAbandoned, "videoId",
 		"No piece of this upload arrived for %s, so it was abandoned and its bytes were deleted. Start the upload again.", s.lease)
 }
@@ -173,7 +173,7 @@ func (s *Service) OpenSource(ctx context.Context, videoID string) (io.ReadSeekCl
 func (s *Service) deleteBlobs(ctx context.Context, keys []string) {
 	for _, k := range keys {
 		if err := s.blobs.Delete(ctx, k); err != nil {
-			s.log.Error("deleting a blob", "key", k, "err", err)
+			s.log.ErrorContext(ctx, "deleting a blob", "key", k, "err", err)
 		}
 	}
 }
@@ -274,12 +274,12 @@ func (s *Service) Recover(ctx context.Context) (Report, error) {
 			// A source that no piece has reached yet.
 		case errors.Is(err, blob.ErrNotFound):
 			unexpected++
-			s.log.Error("a recorded blob is missing", "key", k, "size", size)
+			s.log.ErrorContext(ctx, "a recorded blob is missing", "key", k, "size", size)
 		case err != nil:
 			return Report{}, err
 		case actual < size:
 			unexpected++
-			s.log.Error("a recorded blob is shorter than its recorded length", "key", k, "size", size, "actual", actual)
+			s.log.ErrorContext(ctx, "a recorded blob is shorter than its recorded length", "key", k, "size", size, "actual", actual)
 		case actual > size:
 			if err := s.blobs.Truncate(ctx, k, size); err != nil {
 				return Report{}, err

@@ -351,7 +351,7 @@ func (p *Piece) receive(ctx context.Context, filename string, r io.Reader) error
 		n, err = p.s.blobs.Append(ctx, p.key, p.offset, lr)
 	}
 	if errors.Is(err, blob.ErrNoSpace) {
-		p.s.log.Error("disk full while receiving a piece", "err", err)
+		p.s.log.ErrorContext(ctx, "disk full while receiving a piece", "err", err)
 		return noSpace()
 	}
 	if err != nil {
@@ -390,7 +390,7 @@ func (p *Piece) Commit(ctx context.Context, videoID string) (store.Video, error)
 	if errors.Is(err, store.ErrNoSpace) {
 		// The bytes fitted, their record did not. Close removes the
 		// bytes, so this is a full disk like any other for the client.
-		p.s.log.Error("disk full while recording a piece", "err", err)
+		p.s.log.ErrorContext(ctx, "disk full while recording a piece", "err", err)
 		err = noSpace()
 	}
 	if err != nil {
@@ -596,7 +596,7 @@ func (p *Piece) moveAside(ctx context.Context) error {
 		return err
 	}
 	if err := p.s.blobs.Truncate(ctx, p.key, p.offset); err != nil {
-		p.s.log.Error("cutting a misplaced piece off a source", "key", p.key, "err", err)
+		p.s.log.ErrorContext(ctx, "cutting a misplaced piece off a source", "key", p.key, "err", err)
 	}
 	// The tail stays held until Commit lets go of it, after the state
 	// lock: releasing drains, which takes that video's state lock.
@@ -650,7 +650,7 @@ func (p *Piece) undo(ctx context.Context) {
 		}
 	}
 	if err != nil {
-		p.s.log.Error("removing the bytes of a refused piece", "key", p.key, "err", err)
+		p.s.log.ErrorContext(ctx, "removing the bytes of a refused piece", "key", p.key, "err", err)
 	}
 	p.dest = toNothing
 }

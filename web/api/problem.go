@@ -130,7 +130,7 @@ func (a *API) HandleError(err error, c echo.Context) {
 	}
 	p := a.toProblem(err)
 	if p.Status >= 500 {
-		a.log.Error("API request failed", "request_id", c.Response().Header().Get("X-Request-ID"), "method", c.Request().Method, "route", c.Path(), "err", err)
+		a.log.ErrorContext(c.Request().Context(), "API request failed", "method", c.Request().Method, "route", c.Path(), "err", err)
 	}
 	a.setCORS(c)
 	h := c.Response().Header()

@@ -269,7 +269,7 @@ func (s *Service) Create(ctx context.Context, sp Spec) (store.Link, error) {
 	})
 	if err != nil {
 		if derr := s.backend.DeleteToken(context.WithoutCancel(ctx), token); derr != nil {
-			s.log.Error("deleting the token of a link that could not be saved", "err", derr)
+			s.log.ErrorContext(ctx, "deleting the token of a link that could not be saved", "err", derr)
 		}
 		return store.Link{}, err
 	}
@@ -286,7 +286,7 @@ func (s *Service) Revoke(ctx context.Context, id string) (store.Link, error) {
 	if err := s.backend.DeleteToken(ctx, l.Token); err != nil {
 		// The link is revoked either way: every part is checked against
 		// the link before it is forwarded.
-		s.log.Error("deleting the token of a revoked link", "link", id, "err", err)
+		s.log.ErrorContext(ctx, "deleting the token of a revoked link", "link", id, "err", err)
 	}
 	return l, nil
 }
@@ -320,7 +320,7 @@ func (s *Service) recordVisit(ctx context.Context, linkID string) {
 		err = s.store.AddLinkEvent(ctx, store.LinkEvent{LinkID: linkID, Kind: store.EventOpened})
 	}
 	if err != nil {
-		s.log.Warn("recording a link visit", "err", err)
+		s.log.WarnContext(ctx, "recording a link visit", "err", err)
 	}
 }
 

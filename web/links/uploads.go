@@ -49,7 +49,7 @@ func (s *Service) Start(ctx context.Context, linkID string, r StartRequest) (sto
 	}
 	if u, err := s.store.FindResumableLinkUpload(ctx, l.ID, r.Filename, r.Size, r.LastModified); err == nil {
 		if err := s.store.AddLinkEvent(ctx, store.LinkEvent{LinkID: l.ID, Kind: store.EventResumed, VideoID: u.VideoID}); err != nil {
-			s.log.Warn("recording a resumed upload", "err", err)
+			s.log.WarnContext(ctx, "recording a resumed upload", "err", err)
 		}
 		return u, true, nil
 	} else if !errors.Is(err, store.ErrNotFound) {
@@ -97,10 +97,10 @@ func (s *Service) Start(ctx context.Context, linkID string, r StartRequest) (sto
 	v, err := s.backend.CreateVideo(ctx, apivideo.NewVideo{Title: title, Description: r.Description, Metadata: meta})
 	if err != nil {
 		if derr := s.store.DeleteLinkUpload(context.WithoutCancel(ctx), u.ID); derr != nil {
-			s.log.Error("freeing the slot of an upload whose video could not be created", "err", derr)
+			s.log.ErrorContext(ctx, "freeing the slot of an upload whose video could not be created", "err", derr)
 		}
 		s.metrics.UploadFailed("upstream_error")
-		return store.LinkUpload{}, false, s.backendErr(err)
+		return store.LinkUpload{}, false, s.backendErr(ctx, err)
 	}
 	if err := s.store.ActivateLinkUpload(ctx, u.ID, v.VideoID); err != nil {
 		return store.LinkUpload{}, false, err
@@ -319,7 +319,7 @@ func (s *Service) completed(ctx context.Context, linkID, videoID string) {
 		}
 	}
 	if err != nil {
-		s.log.Error("reading a completed upload for its events", "link", linkID, "video", videoID, "err", err)
+		s.log.ErrorContext(ctx, "reading a completed upload for its events", "link", linkID, "video", videoID, "err", err)
 	}
 }
 
@@ -375,7 +375,7 @@ func (s *Service) release(ctx context.Context, u store.LinkUpload, kind, reason 
 	ctx = context.WithoutCancel(ctx)
 	if err := s.store.ReleaseLinkUpload(ctx, u.ID, kind, reason); err != nil {
 		if !errors.Is(err, store.ErrConflict) {
-			s.log.Error("releasing a link upload", "upload", u.ID, "err", err)
+			s.log.ErrorContext(ctx, "releasing a link upload", "upload", u.ID, "err", err)
 		}
 		return
 	}
@@ -384,14 +384,14 @@ func (s *Service) release(ctx context.Context, u store.LinkUpload, kind, reason 
 		if l, err := s.store.FindLink(ctx, u.LinkID); err == nil {
 			s.events.UploadFailed(ctx, l, u, kind, reason)
 		} else {
-			s.log.Error("reading the link of a stopped upload for its events", "upload", u.ID, "err", err)
+			s.log.ErrorContext(ctx, "reading the link of a stopped upload for its events", "upload", u.ID, "err", err)
 		}
 	}
 	if u.VideoID == "" {
 		return
 	}
 	if err := s.backend.DeleteVideo(ctx, u.VideoID); err != nil {
-		s.log.Error("deleting the video of a stopped upload", "video", u.VideoID, "err", err)
+		s.log.ErrorContext(ctx, "deleting the video of a stopped upload", "video", u.VideoID, "err", err)
 	}
 }
 
@@ -439,7 +439,7 @@ func (s *Service) refuse(ctx context.Context, linkID, videoID string, r *Refusal
 		s.metrics.UploadFailed(reason)
 	}
 	if err := s.store.AddLinkEvent(ctx, store.LinkEvent{LinkID: linkID, Kind: store.EventRefused, VideoID: videoID, Detail: r.Title}); err != nil {
-		s.log.Warn("recording a refusal", "err", err)
+		s.log.WarnContext(ctx, "recording a refusal", "err", err)
 	}
 	return r
 }
@@ -451,7 +451,7 @@ func (s *Service) partErr(ctx context.Context, l store.Link, u store.LinkUpload,
 		if ctx.Err() != nil {
 			return err // The uploader went away; nobody reads the answer.
 		}
-		return s.backendErr(err)
+		return s.backendErr(ctx, err)
 	}
 	switch code := e.Code(); {
 	case code == ingest.CodeInvalidToken:
@@ -462,18 +462,18 @@ func (s *Service) partErr(ctx context.Context, l store.Link, u store.LinkUpload,
 	case e.Status == 507:
 		return refusal(507, CodeNoSpace, "The server is out of space.", "Nothing of this part was kept. The upload goes on by itself once there is space again.")
 	case e.Status >= 500:
-		return s.backendErr(err)
+		return s.backendErr(ctx, err)
 	case code == "invalid-payload":
 		// The uploader's request was cut off (pause, reload, lost
 		// network); the part is sent again later.
-		s.log.Info("a part was cut off", "link", l.ID, "video", u.VideoID, "part", u.NextPart)
+		s.log.InfoContext(ctx, "a part was cut off", "link", l.ID, "video", u.VideoID, "part", u.NextPart)
 		return refusal(400, CodeInvalid, "The part was cut off.", "Send it again.")
 	}
-	s.log.Warn("the token endpoint refused a part", "link", l.ID, "video", u.VideoID, "err", err)
+	s.log.WarnContext(ctx, "the token endpoint refused a part", "link", l.ID, "video", u.VideoID, "err", err)
 	return refusal(422, CodeUploadRefused, "The upload was refused.", strings.TrimSpace(e.Title+" "+e.Detail))
 }
 
-func (s *Service) backendErr(err error) error {
-	s.log.Error("the token upload endpoint failed", "err", err)
+func (s *Service) backendErr(ctx context.Context, err error) error {
+	s.log.ErrorContext(ctx, "the token upload endpoint failed", "err", err)
 	return refusal(502, CodeUpstreamUnavailable, "The video server is not answering.", "Nothing is lost: the upload goes on by itself in a moment.")
 }
