@@ -73,7 +73,7 @@ func New(d Deps) *API {
 
 // apiPrefixes are the paths the API owns, at the host root, where the Go
 // client (which drops any base path) expects them.
-var apiPrefixes = []string{"/auth/", "/upload-tokens", "/upload", "/videos"}
+var apiPrefixes = []string{"/auth/", "/upload-tokens", "/upload", "/videos", "/openapi.json"}
 
 // Owns reports whether a request path belongs to the API, so that errors
 // on it (even for unknown routes) are answered as problem documents.

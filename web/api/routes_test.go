@@ -42,6 +42,7 @@ func TestUnknownRoutes(t *testing.T) {
 			{"PUT", "/videos/" + vid},
 			{"DELETE", "/upload-tokens"},
 			{"GET", "/auth/api-key"},
+			{"POST", "/openapi.json"},
 		} {
 			r := httpTest{Method: tt.method, URL: tt.path, ReqHeader: map[string]string{"Authorization": a.basic()}}.Run(t, a)
 			a.wantProblem(t, r, 405, "method-not-allowed", "")

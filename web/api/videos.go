@@ -246,7 +246,7 @@ func (a *API) handleVideoCreate(c echo.Context) error {
 		return a.problem(codeAttributeRequired, "title", "A new video needs a title.")
 	}
 	if in.Source != nil && *in.Source != "" {
-		return a.problem(codeInvalidAttribute, "source", "uplink does not fetch videos from URLs; upload the file to /upload or /videos/{videoId}/source instead.")
+		return a.problem(codeInvalidAttribute, "source", "uplink does not fetch videos from URLs: create the video without source, then upload its file with an upload token to POST /upload, naming the videoId.")
 	}
 	u, err := a.toUpdate(in)
 	if err != nil {
