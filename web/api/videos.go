@@ -20,9 +20,10 @@ import (
 	"github.com/uplink-video/uplink/store"
 )
 
-// video is api.video's Video object. uplink does not transcode, so the
-// only asset is mp4, the source itself, once it is completely uploaded.
-type video struct {
+// Video is api.video's Video object, as uplink's API returns it (and its
+// webhooks send it). uplink does not transcode, so the only asset is mp4,
+// the source itself, once it is completely uploaded.
+type Video struct {
 	VideoID        string           `json:"videoId"`
 	CreatedAt      string           `json:"createdAt"`
 	Title          string           `json:"title"`
@@ -36,24 +37,29 @@ type video struct {
 	LanguageOrigin *string          `json:"languageOrigin"`
 	Tags           []string         `json:"tags"`
 	Metadata       []store.Metadata `json:"metadata"`
-	Source         videoSource      `json:"source"`
-	Assets         videoAssets      `json:"assets"`
+	Source         VideoSource      `json:"source"`
+	Assets         VideoAssets      `json:"assets"`
 	PlayerID       *string          `json:"playerId,omitempty"`
 	Public         bool             `json:"public"`
 	Panoramic      bool             `json:"panoramic"`
 	MP4Support     bool             `json:"mp4Support"`
 }
 
-type videoSource struct {
+// VideoSource is a video's source: the API path of its original file.
+type VideoSource struct {
 	URI string `json:"uri"`
 }
 
-type videoAssets struct {
+// VideoAssets are a video's files: only the source, as mp4, once it is
+// completely uploaded.
+type VideoAssets struct {
 	MP4 string `json:"mp4,omitempty"`
 }
 
-func (a *API) videoJSON(v store.Video) video {
-	j := video{
+// VideoJSON returns v as the API shows it; publicURL is the base of the
+// mp4 asset's absolute URL.
+func VideoJSON(v store.Video, publicURL string) Video {
+	j := Video{
 		VideoID:        v.ID,
 		CreatedAt:      atom(v.CreatedAt),
 		Title:          v.Title,
@@ -64,7 +70,7 @@ func (a *API) videoJSON(v store.Video) video {
 		LanguageOrigin: v.LanguageOrigin,
 		Tags:           v.Tags,
 		Metadata:       v.Metadata,
-		Source:         videoSource{URI: "/videos/" + v.ID + "/source"},
+		Source:         VideoSource{URI: "/videos/" + v.ID + "/source"},
 		PlayerID:       v.PlayerID,
 		Public:         v.Public,
 		Panoramic:      v.Panoramic,
@@ -77,10 +83,12 @@ func (a *API) videoJSON(v store.Video) video {
 		j.Metadata = []store.Metadata{}
 	}
 	if v.UploadStatus == store.UploadUploaded {
-		j.Assets.MP4 = a.publicURL + j.Source.URI
+		j.Assets.MP4 = publicURL + j.Source.URI
 	}
 	return j
 }
+
+func (a *API) videoJSON(v store.Video) Video { return VideoJSON(v, a.publicURL) }
 
 // videoAttrs are the attributes POST /videos and PATCH /videos/{id} take.
 // Pointers tell absent from given; Language and PlayerID stay raw so that
@@ -352,12 +360,12 @@ func (a *API) handleVideoList(c echo.Context) error {
 			return err
 		}
 	}
-	data := make([]video, 0, len(videos))
+	data := make([]Video, 0, len(videos))
 	for _, v := range videos {
 		data = append(data, a.videoJSON(v))
 	}
 	return writeJSON(c, 200, struct {
-		Data       []video    `json:"data"`
+		Data       []Video    `json:"data"`
 		Pagination pagination `json:"pagination"`
 	}{data, paginate(c, "/videos", lp.page, len(data), total)})
 }
