@@ -3,7 +3,8 @@
 # on the build machine for the target platform.
 FROM --platform=$BUILDPLATFORM golang:1.26 AS build
 ARG TARGETOS TARGETARCH
-ENV GOTOOLCHAIN=auto
+# go.mod names the toolchain (go1.27.3); Go fetches it through the module proxy.
+ENV GOTOOLCHAIN=go1.27.3
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
