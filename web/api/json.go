@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -62,7 +63,11 @@ func (a *API) decodeBody(c echo.Context, v any, emptyOK bool) error {
 		case errors.As(err, &mbe):
 			return err
 		case errors.As(err, &te):
-			return a.problem(codeInvalidAttribute, te.Field, fmt.Sprintf("%q must be %s.", te.Field, jsonKind(te.Type.Kind().String())))
+			// The problem names the attribute, as api.video does ("tags"),
+			// while the detail keeps the full path that Go 1.27 reports
+			// for an element ("tags.0").
+			attr, _, _ := strings.Cut(te.Field, ".")
+			return a.problem(codeInvalidAttribute, attr, fmt.Sprintf("%q must be %s.", te.Field, jsonKind(te.Type.Kind().String())))
 		case errors.Is(err, io.EOF):
 			return a.problem(codeInvalidPayload, "", "The request body is empty; send a JSON object.")
 		}
