@@ -12,8 +12,9 @@ type StateCounts struct {
 	// Links counts links by state (LinkActive, LinkExpired, LinkUsedUp,
 	// LinkRevoked); a state no link is in is missing.
 	Links map[string]int
-	// Uploads counts the uploads on the token endpoint that are not
-	// complete and whose lease has not run out.
+	// Uploads counts the uploads on the token endpoint (those with a
+	// token, not those through links) that are not complete and whose
+	// lease has not run out.
 	Uploads int
 	// LinkUploads counts the uploads through links that are starting or
 	// uploading and whose lease has not run out.
@@ -34,7 +35,7 @@ func (s *Store) CountStates(ctx context.Context) (StateCounts, error) {
 			UNION ALL
 			SELECT 'upload', '', count(*)
 			FROM uploads
-			WHERE status = 'uploading' AND lease_expires_at > :now
+			WHERE status = 'uploading' AND lease_expires_at > :now AND token_id IS NOT NULL
 			UNION ALL
 			SELECT 'link_upload', '', count(*)
 			FROM link_uploads

@@ -199,6 +199,37 @@ func (s *Store) ListLinks(ctx context.Context, p Page) ([]Link, int, error) {
 	return links, total, nil
 }
 
+// ClearLinkToken forgets the remote token a link had from an older uplink,
+// once deleted.
+func (s *Store) ClearLinkToken(ctx context.Context, id string) error {
+	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE links SET token = '' WHERE id = ?`, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: clear the token of link %s: %w", id, err)
+	}
+	return nil
+}
+
+// FindLinksWithUnusedToken returns the links that still have a remote
+// token from an older uplink that no upload in progress uses.
+func (s *Store) FindLinksWithUnusedToken(ctx context.Context) ([]Link, error) {
+	var links []Link
+	err := s.inRead(ctx, func(tx *sql.Tx) error {
+		var err error
+		links, err = queryRows(ctx, tx, scanLink, `SELECT `+linkColumns+` FROM links l
+			WHERE l.token <> '' AND NOT EXISTS (SELECT 1 FROM link_uploads u
+				WHERE u.link_id = l.id AND u.token = l.token AND u.status IN ('starting', 'uploading'))`,
+			sql.Named("now", millis(s.Now())))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: find links with an unused token: %w", err)
+	}
+	return links, nil
+}
+
 // RevokeLink marks the link revoked and returns it. Returns ErrNotFound if
 // there is no such link, and ErrConflict if it was already revoked.
 func (s *Store) RevokeLink(ctx context.Context, id string) (Link, error) {

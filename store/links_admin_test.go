@@ -16,7 +16,7 @@ import (
 func mustLink(t *testing.T, st *store.Store, label string, ttl, maxUploads int) store.Link {
 	t.Helper()
 	l, err := st.CreateLink(context.Background(), store.LinkCreate{
-		Token: "to" + store.RandomString(22), Label: label, TTL: ttl, MaxUploads: maxUploads,
+		Label: label, TTL: ttl, MaxUploads: maxUploads,
 	})
 	if err != nil {
 		t.Fatalf("CreateLink(%q): %v", label, err)
@@ -36,10 +36,10 @@ func completeUpload(t *testing.T, st *store.Store, linkID string) {
 		t.Fatal(err)
 	}
 	videoID := "vi" + store.RandomString(22)
-	if err := st.ActivateLinkUpload(ctx, u.ID, videoID); err != nil {
+	if err := st.ActivateLinkUpload(ctx, u.ID, videoID, "", st.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.AdvanceLinkUpload(ctx, u.ID, 1, []byte{0}, "00", st.Now().Add(time.Hour)); err != nil {
+	if err := st.AdvanceLinkUpload(ctx, store.LinkAdvance{ID: u.ID, From: 1, HashState: []byte{0}, SHA256: "00"}, st.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 }

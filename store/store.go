@@ -137,6 +137,31 @@ type rowScanner interface {
 	Scan(dest ...any) error
 }
 
+// queryRows runs a query in tx and returns its rows, each read by scan:
+// the one loop over rows that every list in this package shares.
+func queryRows[T any](ctx context.Context, tx *sql.Tx, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// scanString reads a row of one text column.
+func scanString(r rowScanner) (string, error) {
+	var s string
+	return s, r.Scan(&s)
+}
+
 // millis converts a time to the integer milliseconds stored in SQLite.
 func millis(t time.Time) int64 { return t.UnixMilli() }
 

@@ -33,9 +33,9 @@ func TestFindTokenRows(t *testing.T) {
 	}
 	u := store.Upload{
 		VideoID: store.NewID(store.PrefixVideo), TokenID: forever.ID, Mode: store.ModeSingle, Status: store.UploadUploading,
-		SourceKey: "videos/x/source", Filename: "x.mp4", StartedAt: clk.Now(), UpdatedAt: clk.Now(), LeaseExpiresAt: clk.Now().Add(time.Hour),
+		SourceKey: "SOURCEX", MultipartID: "MPX", Filename: "x.mp4", StartedAt: clk.Now(), UpdatedAt: clk.Now(), LeaseExpiresAt: clk.Now().Add(time.Hour),
 	}
-	if err := st.StartUpload(ctx, store.NewUpload{Upload: u, First: store.Part{Seq: 1, ReceivedAt: clk.Now()}, Video: &store.VideoCreate{Title: "x"}}); err != nil {
+	if err := st.StartUpload(ctx, store.NewUpload{Upload: u, First: &store.Part{Seq: 1, Number: 1, ReceivedAt: clk.Now()}, Video: &store.VideoCreate{Title: "x"}}); err != nil {
 		t.Fatalf("StartUpload: %v", err)
 	}
 	clk.Advance(2 * time.Minute)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,7 +23,8 @@ func mustToken(t *testing.T, st *store.Store) store.UploadToken {
 	return tok
 }
 
-// newUpload is a part-mode upload started at Epoch with a one-hour lease.
+// newUpload is a part-mode upload started at Epoch with a one-hour lease,
+// built in the blob store upload "MP"+sourceKey.
 func newUpload(videoID, tokenID, sourceKey string) store.Upload {
 	return store.Upload{
 		VideoID:        videoID,
@@ -30,6 +32,7 @@ func newUpload(videoID, tokenID, sourceKey string) store.Upload {
 		Mode:           store.ModePart,
 		Status:         store.UploadUploading,
 		SourceKey:      sourceKey,
+		MultipartID:    "MP" + sourceKey,
 		Filename:       "clip.mp4",
 		StartedAt:      storetest.Epoch,
 		UpdatedAt:      storetest.Epoch,
@@ -37,15 +40,15 @@ func newUpload(videoID, tokenID, sourceKey string) store.Upload {
 	}
 }
 
-// startOwned starts an upload that creates its own video, with part 1
-// (size bytes) already in the source.
+// startOwned starts an upload that creates its own video, with part 1 of
+// size bytes recorded.
 func startOwned(t *testing.T, st *store.Store, tokenID, sourceKey string, size int64) store.Upload {
 	t.Helper()
 	u := newUpload(store.NewID(store.PrefixVideo), tokenID, sourceKey)
-	u.SourceSize, u.AppendedParts = size, 1
+	u.SourceSize, u.ReceivedParts = size, 1
 	err := st.StartUpload(context.Background(), store.NewUpload{
 		Upload: u,
-		First:  store.Part{Seq: 1, Size: size, Offset: 0, ReceivedAt: storetest.Epoch},
+		First:  &store.Part{Seq: 1, Number: 1, Size: size, ReceivedAt: storetest.Epoch},
 		Video:  &store.VideoCreate{Title: "clip.mp4", Public: true, MP4Support: true},
 	})
 	if err != nil {
@@ -66,11 +69,10 @@ func TestStartUploadCreatingTheVideo(t *testing.T) {
 	}
 	want := u
 	want.OwnsVideo = true
-	want.Parts = []store.Part{{Seq: 1, Size: 100, Offset: 0, ReceivedAt: storetest.Epoch}}
+	want.Parts = []store.Part{{Seq: 1, Number: 1, Size: 100, ReceivedAt: storetest.Epoch}}
 	if got, want := fmt.Sprintf("%+v", got), fmt.Sprintf("%+v", want); got != want {
 		t.Errorf("FindUpload =\n%s\nwant\n%s", got, want)
 	}
-
 	v, err := st.FindVideo(ctx, u.VideoID)
 	if err != nil {
 		t.Fatalf("FindVideo: %v", err)
@@ -88,8 +90,7 @@ func TestStartUploadIntoExistingVideo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CreateVideo: %v", err)
 	}
-	first := store.Part{Seq: 2, Size: 10, Offset: -1, StagedKey: "STAGED2", ReceivedAt: storetest.Epoch}
-
+	first := store.Part{Seq: 2, Number: 2, Size: 10, ETag: "STAGED2", ReceivedAt: storetest.Epoch}
 	for _, tt := range []struct {
 		description string
 		videoID     string
@@ -101,32 +102,20 @@ func TestStartUploadIntoExistingVideo(t *testing.T) {
 		{"a video that does not exist", "vi0000000000000000000000", "SOURCE3", store.ErrNotFound},
 	} {
 		t.Run(tt.description, func(t *testing.T) {
-			first := first
-			first.StagedKey += tt.sourceKey
-			err := st.StartUpload(ctx, store.NewUpload{Upload: newUpload(tt.videoID, tok.ID, tt.sourceKey), First: first})
+			err := st.StartUpload(ctx, store.NewUpload{Upload: newUpload(tt.videoID, tok.ID, tt.sourceKey), First: &first})
 			if tt.want == nil && err != nil || tt.want != nil && !errors.Is(err, tt.want) {
 				t.Errorf("StartUpload error = %v, want %v", err, tt.want)
 			}
 		})
 	}
-
 	u, err := st.FindUpload(ctx, v.ID)
 	if err != nil {
 		t.Fatalf("FindUpload: %v", err)
 	}
-	if got, want := u.SourceKey, "SOURCE1"; got != want {
-		t.Errorf("source key = %s, want %s (the refused start changed nothing)", got, want)
+	if got, want := fmt.Sprint(u.SourceKey, u.OwnsVideo, u.Parts), fmt.Sprint("SOURCE1", false, []store.Part{first}); got != want {
+		t.Errorf("source, owns video, parts = %s, want %s (the refused starts changed nothing)", got, want)
 	}
-	if u.OwnsVideo {
-		t.Errorf("OwnsVideo = true for a video made beforehand")
-	}
-	if got, want := len(u.Parts), 1; got != want {
-		t.Fatalf("parts = %d, want %d", got, want)
-	}
-	if p := u.Parts[0]; !p.Staged() || p.Offset != -1 || p.StagedKey != "STAGED2SOURCE1" {
-		t.Errorf("part = %+v, want staged in STAGED2SOURCE1 with offset -1", p)
-	}
-	if got, want := fmt.Sprint(storeTitle(t, st, v.ID)), "made by POST /videos"; got != want {
+	if got, want := storeTitle(t, st, v.ID), "made by POST /videos"; got != want {
 		t.Errorf("title = %q, want %q (kept)", got, want)
 	}
 }
@@ -140,234 +129,213 @@ func storeTitle(t *testing.T, st *store.Store, id string) string {
 	return v.Title
 }
 
-func TestSaveUpload(t *testing.T) {
+func TestCommitPart(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.Open(t)
 	tok := mustToken(t, st)
 	u := startOwned(t, st, tok.ID, "SOURCE", 100)
-
-	// Part 3 arrives early and waits aside.
-	later := storetest.Epoch.Add(time.Minute)
-	u.UpdatedAt, u.LeaseExpiresAt = later, later.Add(time.Hour)
-	p3 := store.Part{Seq: 3, Size: 30, Offset: -1, StagedKey: "STAGED3", ReceivedAt: later}
-	if err := st.SaveUpload(ctx, u, store.PartChange{Insert: &p3}); err != nil {
-		t.Fatalf("SaveUpload(insert 3): %v", err)
+	lease := storetest.Epoch.Add(3 * time.Hour)
+	commit := func(seq int64, size int64, total int) (bool, error) {
+		return st.CommitPart(ctx, store.PartCommit{
+			VideoID: u.VideoID, TotalParts: total, LeaseExpiresAt: lease,
+			Part: store.Part{Seq: seq, Number: int(seq), Size: size, ETag: fmt.Sprint("E", seq), ReceivedAt: storetest.Epoch},
+		})
 	}
-
-	// The same part again is a conflict, and the whole save is undone.
-	again := u
-	again.SourceSize = 999
-	dup := store.Part{Seq: 3, Size: 30, Offset: -1, StagedKey: "STAGED3B", ReceivedAt: later}
-	if got, want := st.SaveUpload(ctx, again, store.PartChange{Insert: &dup}), store.ErrConflict; !errors.Is(got, want) {
-		t.Errorf("SaveUpload(insert 3 again) error = %v, want %v", got, want)
+	// Part 3 arrives early: recorded, not complete (part 2 is missing).
+	if done, err := commit(3, 30, 3); err != nil || done {
+		t.Fatalf("commit 3 = %v, %v; want false, nil", done, err)
 	}
-
-	// Part 2 goes straight into the source, then part 3 is moved in.
-	p2 := store.Part{Seq: 2, Size: 20, Offset: 100, ReceivedAt: later}
-	u.SourceSize, u.AppendedParts = 120, 2
-	if err := st.SaveUpload(ctx, u, store.PartChange{Insert: &p2}); err != nil {
-		t.Fatalf("SaveUpload(insert 2): %v", err)
+	// The same part again is a conflict, and changes nothing.
+	if _, err := commit(3, 30, 3); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("commit 3 again: %v, want ErrConflict", err)
 	}
-	moved := p3
-	moved.Offset = 120
-	u.SourceSize, u.AppendedParts, u.TotalParts = 150, 3, 3
-	u.Status, u.CompletedAt, u.TotalBytes = store.UploadUploaded, &later, 150
-	if err := st.SaveUpload(ctx, u, store.PartChange{Appended: &moved}); err != nil {
-		t.Fatalf("SaveUpload(append 3): %v", err)
+	// A different total is a conflict.
+	if _, err := commit(2, 20, 4); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("commit 2 with another total: %v, want ErrConflict", err)
 	}
-	// Moving it in twice is a conflict.
-	if got, want := st.SaveUpload(ctx, u, store.PartChange{Appended: &moved}), store.ErrConflict; !errors.Is(got, want) {
-		t.Errorf("SaveUpload(append 3 again) error = %v, want %v", got, want)
+	// Part 2 completes the upload.
+	if done, err := commit(2, 20, 0); err != nil || !done {
+		t.Fatalf("commit 2 = %v, %v; want true, nil", done, err)
 	}
-
 	got, err := st.FindUpload(ctx, u.VideoID)
 	if err != nil {
-		t.Fatalf("FindUpload: %v", err)
+		t.Fatal(err)
 	}
-	want := u
-	want.OwnsVideo = true
-	want.Parts = []store.Part{
-		{Seq: 1, Size: 100, Offset: 0, ReceivedAt: storetest.Epoch},
-		{Seq: 2, Size: 20, Offset: 100, ReceivedAt: later},
-		{Seq: 3, Size: 30, Offset: 120, ReceivedAt: later},
+	if got, want := fmt.Sprint(got.Status, got.SourceSize, got.ReceivedParts, got.TotalParts, got.LeaseExpiresAt.Equal(lease), len(got.Parts)),
+		fmt.Sprint(store.UploadCompleting, 150, 3, 3, true, 3); got != want {
+		t.Errorf("status, size, parts, total, lease renewed, rows = %s, want %s", got, want)
 	}
-	if got, want := fmt.Sprintf("%+v", got), fmt.Sprintf("%+v", want); got != want {
-		t.Errorf("FindUpload =\n%s\nwant\n%s", got, want)
+	// A completing upload takes no more parts.
+	if _, err := commit(4, 1, 0); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("commit to a completing upload: %v, want ErrConflict", err)
+	}
+	if _, err := st.CommitPart(ctx, store.PartCommit{VideoID: "vi0000000000000000000000", Part: store.Part{Seq: 1, Number: 1}}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("commit to a missing upload: %v, want ErrNotFound", err)
 	}
 
-	missing := newUpload("vi0000000000000000000000", tok.ID, "X")
-	if got, want := st.SaveUpload(ctx, missing, store.PartChange{}), store.ErrNotFound; !errors.Is(got, want) {
-		t.Errorf("SaveUpload(unknown upload) error = %v, want %v", got, want)
+	if err := st.FinishUpload(ctx, u.VideoID); err != nil {
+		t.Fatalf("FinishUpload: %v", err)
+	}
+	if err := st.FinishUpload(ctx, u.VideoID); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("FinishUpload twice: %v, want ErrConflict", err)
+	}
+	got, _ = st.FindUpload(ctx, u.VideoID)
+	if got.Status != store.UploadUploaded || got.CompletedAt == nil || got.MultipartID != "" || got.TotalBytes != 150 {
+		t.Errorf("finished upload = %+v, want uploaded, with a completion time, no multipart ID and 150 bytes", got)
+	}
+}
+
+// In bytes mode, a range that overlaps a recorded one is a conflict, even
+// when it starts elsewhere.
+func TestCommitPartRefusesOverlappingRanges(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t)
+	tok := mustToken(t, st)
+	u := newUpload(store.NewID(store.PrefixVideo), tok.ID, "SOURCE")
+	u.Mode, u.TotalBytes, u.SourceSize, u.ReceivedParts = store.ModeBytes, 30<<20, 10<<20, 1
+	if err := st.StartUpload(ctx, store.NewUpload{Upload: u, First: &store.Part{Seq: 0, Number: 1, Size: 10 << 20}, Video: &store.VideoCreate{Title: "x"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := st.CommitPart(ctx, store.PartCommit{VideoID: u.VideoID, TotalBytes: 30 << 20, Part: store.Part{Seq: 5 << 20, Number: 2, Size: 10 << 20}})
+	if !errors.Is(err, store.ErrConflict) {
+		t.Errorf("overlapping range: %v, want ErrConflict", err)
+	}
+	done, err := st.CommitPart(ctx, store.PartCommit{VideoID: u.VideoID, TotalBytes: 30 << 20, Part: store.Part{Seq: 10 << 20, Number: 3, Size: 20 << 20}})
+	if err != nil || !done {
+		t.Errorf("adjacent last range = %v, %v; want complete", done, err)
+	}
+}
+
+func TestSetUploadTotal(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t)
+	tok := mustToken(t, st)
+	u := startOwned(t, st, tok.ID, "SOURCE", 100)
+	if _, err := st.SetUploadTotal(ctx, u.VideoID, 2); err != nil {
+		t.Fatalf("SetUploadTotal(2): %v", err)
+	}
+	if _, err := st.SetUploadTotal(ctx, u.VideoID, 3); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("SetUploadTotal(3) after 2: %v, want ErrConflict", err)
+	}
+	v := startOwned(t, st, tok.ID, "SOURCEV", 100)
+	if done, err := st.SetUploadTotal(ctx, v.VideoID, 1); err != nil || !done {
+		t.Errorf("SetUploadTotal(1) of an upload holding part 1 = %v, %v; want completing", done, err)
 	}
 }
 
 // The schema itself refuses states that make no sense, so a bug in the
-// ingest logic cannot record them.
-func TestSaveUploadRefusesInconsistentState(t *testing.T) {
+// upload logic cannot record them.
+func TestSchemaRefusesInconsistentUploads(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.Open(t)
 	tok := mustToken(t, st)
-	u := startOwned(t, st, tok.ID, "SOURCE", 100)
-
 	for _, tt := range []struct {
 		description string
 		change      func(u *store.Upload)
 	}{
 		{"uploaded without a completion time", func(u *store.Upload) { u.Status = store.UploadUploaded }},
 		{"an unknown status", func(u *store.Upload) { u.Status = "done" }},
-		{"a negative source size", func(u *store.Upload) { u.SourceSize = -1 }},
+		{"a negative size", func(u *store.Upload) { u.SourceSize = -1 }},
 		{"more than 10000 parts", func(u *store.Upload) { u.TotalParts = 10001 }},
+		{"in progress without a multipart upload", func(u *store.Upload) { u.MultipartID = "" }},
 	} {
 		t.Run(tt.description, func(t *testing.T) {
-			bad := u
-			tt.change(&bad)
-			if err := st.SaveUpload(ctx, bad, store.PartChange{}); err == nil {
-				t.Errorf("SaveUpload succeeded, want a constraint error")
+			u := newUpload(store.NewID(store.PrefixVideo), tok.ID, store.RandomString(10))
+			tt.change(&u)
+			if err := st.StartUpload(ctx, store.NewUpload{Upload: u, Video: &store.VideoCreate{Title: "x"}}); err == nil {
+				t.Errorf("StartUpload succeeded, want a constraint error")
 			}
 		})
 	}
 }
 
-func TestFindOpenLapsedAndDrainableUploads(t *testing.T) {
+func TestFindOpenLapsedAndCompletingUploads(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.Open(t)
 	tok := mustToken(t, st)
 	other := mustToken(t, st)
-
 	a := startOwned(t, st, tok.ID, "SOURCEA", 100)
 	b := startOwned(t, st, tok.ID, "SOURCEB", 100)
 	c := startOwned(t, st, other.ID, "SOURCEC", 100)
 	done := startOwned(t, st, tok.ID, "SOURCED", 100)
-
-	// b waits for part 2 and holds part 3 aside; its lease runs longer.
-	b.UpdatedAt, b.LeaseExpiresAt = storetest.Epoch.Add(time.Hour), storetest.Epoch.Add(2*time.Hour)
-	if err := st.SaveUpload(ctx, b, store.PartChange{Insert: &store.Part{Seq: 3, Size: 5, Offset: -1, StagedKey: "STAGEDB3", ReceivedAt: b.UpdatedAt}}); err != nil {
-		t.Fatalf("SaveUpload(b): %v", err)
+	// b's lease is renewed by a part; done completes.
+	if _, err := st.CommitPart(ctx, store.PartCommit{VideoID: b.VideoID, LeaseExpiresAt: storetest.Epoch.Add(2 * time.Hour),
+		Part: store.Part{Seq: 3, Number: 3, Size: 5}}); err != nil {
+		t.Fatal(err)
 	}
-	done.Status, done.CompletedAt, done.TotalParts = store.UploadUploaded, &storetest.Epoch, 1
-	if err := st.SaveUpload(ctx, done, store.PartChange{}); err != nil {
-		t.Fatalf("SaveUpload(done): %v", err)
+	if completing, err := st.SetUploadTotal(ctx, done.VideoID, 1); err != nil || !completing {
+		t.Fatalf("SetUploadTotal = %v, %v", completing, err)
 	}
 
-	videoIDs := func(us []store.Upload) []string {
-		var ids []string
-		for _, u := range us {
-			ids = append(ids, u.VideoID)
+	ids := func(us []store.Upload, err error) []string {
+		if err != nil {
+			t.Fatal(err)
 		}
-		slices.Sort(ids)
-		return ids
+		var out []string
+		for _, u := range us {
+			out = append(out, u.VideoID)
+		}
+		slices.Sort(out)
+		return out
 	}
-	sorted := func(ids ...string) []string { slices.Sort(ids); return ids }
-
+	sorted := func(s ...string) []string { slices.Sort(s); return s }
 	for _, tt := range []struct {
 		description string
-		find        func() ([]store.Upload, error)
-		want        []string
+		got, want   []string
 	}{
-		{
-			description: "open uploads of a token leave out completed ones and other tokens' ones",
-			find:        func() ([]store.Upload, error) { return st.FindOpenUploads(ctx, tok.ID) },
-			want:        sorted(a.VideoID, b.VideoID),
-		},
-		{
-			description: "open uploads of the other token",
-			find:        func() ([]store.Upload, error) { return st.FindOpenUploads(ctx, other.ID) },
-			want:        sorted(c.VideoID),
-		},
-		{
-			description: "nothing has lapsed a millisecond before the first lease ends",
-			find: func() ([]store.Upload, error) {
-				return st.FindLapsedUploads(ctx, storetest.Epoch.Add(time.Hour-time.Millisecond))
-			},
-			want: nil,
-		},
-		{
-			description: "a lease has lapsed at the moment it ends",
-			find:        func() ([]store.Upload, error) { return st.FindLapsedUploads(ctx, storetest.Epoch.Add(time.Hour)) },
-			want:        sorted(a.VideoID, c.VideoID),
-		},
-		{
-			description: "completed uploads never lapse",
-			find:        func() ([]store.Upload, error) { return st.FindLapsedUploads(ctx, storetest.Epoch.Add(48*time.Hour)) },
-			want:        sorted(a.VideoID, b.VideoID, c.VideoID),
-		},
-		{
-			description: "drainable uploads are the open ones with staged pieces",
-			find:        func() ([]store.Upload, error) { return st.FindDrainableUploads(ctx) },
-			want:        sorted(b.VideoID),
-		},
+		{"open uploads of a token", ids(st.FindOpenUploads(ctx, tok.ID)), sorted(a.VideoID, b.VideoID)},
+		{"open uploads of the other token", ids(st.FindOpenUploads(ctx, other.ID)), sorted(c.VideoID)},
+		{"nothing lapsed just before the first lease ends", ids(st.FindLapsedUploads(ctx, storetest.Epoch.Add(time.Hour-time.Millisecond))), nil},
+		{"a lease lapses when it ends", ids(st.FindLapsedUploads(ctx, storetest.Epoch.Add(time.Hour))), sorted(a.VideoID, c.VideoID)},
+		{"a completing upload never lapses", ids(st.FindLapsedUploads(ctx, storetest.Epoch.Add(48*time.Hour))), sorted(a.VideoID, b.VideoID, c.VideoID)},
+		{"completing uploads", ids(st.FindCompletingUploads(ctx, storetest.Epoch)), sorted(done.VideoID)},
 	} {
-		t.Run(tt.description, func(t *testing.T) {
-			us, err := tt.find()
-			if err != nil {
-				t.Fatalf("find: %v", err)
-			}
-			if got, want := videoIDs(us), tt.want; !slices.Equal(got, want) {
-				t.Errorf("uploads = %v, want %v", got, want)
-			}
-		})
-	}
-
-	open, err := st.FindOpenUploads(ctx, tok.ID)
-	if err != nil {
-		t.Fatalf("FindOpenUploads: %v", err)
-	}
-	for _, u := range open {
-		if u.VideoID == b.VideoID {
-			if got, want := len(u.Parts), 2; got != want {
-				t.Errorf("b has %d parts loaded, want %d", got, want)
-			}
+		if !slices.Equal(tt.got, tt.want) {
+			t.Errorf("%s = %v, want %v", tt.description, tt.got, tt.want)
 		}
 	}
 }
 
 func TestAbandonUpload(t *testing.T) {
 	ctx := context.Background()
-
 	t.Run("an upload that created its video takes the video with it", func(t *testing.T) {
-		st := storetest.Open(t)
+		clk := storetest.NewClock()
+		st := storetest.OpenWithClock(t, clk)
 		tok := mustToken(t, st)
 		u := startOwned(t, st, tok.ID, "SOURCE", 100)
-		if err := st.SaveUpload(ctx, u, store.PartChange{Insert: &store.Part{Seq: 3, Size: 5, Offset: -1, StagedKey: "STAGED3", ReceivedAt: storetest.Epoch}}); err != nil {
-			t.Fatalf("SaveUpload: %v", err)
+		if _, err := st.AbandonUpload(ctx, u.VideoID, "idle"); !errors.Is(err, store.ErrConflict) {
+			t.Errorf("AbandonUpload while the lease runs: %v, want ErrConflict", err)
 		}
-		keys, err := st.AbandonUpload(ctx, u.VideoID)
+		clk.Advance(time.Hour)
+		gone, err := st.AbandonUpload(ctx, u.VideoID, "idle")
 		if err != nil {
 			t.Fatalf("AbandonUpload: %v", err)
 		}
-		slices.Sort(keys)
-		if got, want := keys, []string{"SOURCE", "STAGED3"}; !slices.Equal(got, want) {
-			t.Errorf("keys = %v, want %v", got, want)
+		if got, want := strings.TrimSpace(fmt.Sprintln(gone.Key, gone.MultipartID, len(gone.Parts))), "SOURCE MPSOURCE 1"; got != want {
+			t.Errorf("abandoned = %s, want %s", got, want)
 		}
 		if _, err := st.FindVideo(ctx, u.VideoID); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("FindVideo after abandon: error = %v, want ErrNotFound", err)
+			t.Errorf("FindVideo after abandon: %v, want ErrNotFound", err)
 		}
-		if _, err := st.FindUpload(ctx, u.VideoID); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("FindUpload after abandon: error = %v, want ErrNotFound", err)
-		}
-		if _, err := st.AbandonUpload(ctx, u.VideoID); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("AbandonUpload twice: error = %v, want ErrNotFound", err)
+		if _, err := st.AbandonUpload(ctx, u.VideoID, "idle"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("AbandonUpload twice: %v, want ErrNotFound", err)
 		}
 	})
-
 	t.Run("a video made beforehand is kept, empty, to be uploaded again", func(t *testing.T) {
-		st := storetest.Open(t)
+		clk := storetest.NewClock()
+		st := storetest.OpenWithClock(t, clk)
 		tok := mustToken(t, st)
 		v, err := st.CreateVideo(ctx, store.VideoCreate{Title: "kept", Tags: []string{"t"}})
 		if err != nil {
-			t.Fatalf("CreateVideo: %v", err)
+			t.Fatal(err)
 		}
 		u := newUpload(v.ID, tok.ID, "SOURCE")
-		u.SourceSize, u.AppendedParts = 100, 1
-		if err := st.StartUpload(ctx, store.NewUpload{Upload: u, First: store.Part{Seq: 1, Size: 100, ReceivedAt: storetest.Epoch}}); err != nil {
-			t.Fatalf("StartUpload: %v", err)
+		if err := st.StartUpload(ctx, store.NewUpload{Upload: u, First: &store.Part{Seq: 1, Number: 1, Size: 100}}); err != nil {
+			t.Fatal(err)
 		}
-		keys, err := st.AbandonUpload(ctx, v.ID)
-		if err != nil {
+		clk.Advance(time.Hour)
+		if _, err := st.AbandonUpload(ctx, v.ID, "idle"); err != nil {
 			t.Fatalf("AbandonUpload: %v", err)
-		}
-		if got, want := keys, []string{"SOURCE"}; !slices.Equal(got, want) {
-			t.Errorf("keys = %v, want %v", got, want)
 		}
 		got, err := st.FindVideo(ctx, v.ID)
 		if err != nil {
@@ -376,53 +344,39 @@ func TestAbandonUpload(t *testing.T) {
 		if got, want := fmt.Sprint(got.Title, got.Tags, got.UploadStatus == ""), fmt.Sprint("kept", []string{"t"}, true); got != want {
 			t.Errorf("title, tags, no upload = %s, want %s", got, want)
 		}
-		// The video can take a new upload.
 		u.SourceKey = "SOURCE2"
-		if err := st.StartUpload(ctx, store.NewUpload{Upload: u, First: store.Part{Seq: 1, Size: 100, ReceivedAt: storetest.Epoch}}); err != nil {
+		if err := st.StartUpload(ctx, store.NewUpload{Upload: u, First: &store.Part{Seq: 1, Number: 1, Size: 100}}); err != nil {
 			t.Errorf("StartUpload after abandon: %v", err)
-		}
-	})
-
-	t.Run("a completed upload is not abandoned", func(t *testing.T) {
-		st := storetest.Open(t)
-		tok := mustToken(t, st)
-		u := startOwned(t, st, tok.ID, "SOURCE", 100)
-		u.Status, u.CompletedAt, u.TotalParts = store.UploadUploaded, &storetest.Epoch, 1
-		if err := st.SaveUpload(ctx, u, store.PartChange{}); err != nil {
-			t.Fatalf("SaveUpload: %v", err)
-		}
-		if _, err := st.AbandonUpload(ctx, u.VideoID); !errors.Is(err, store.ErrConflict) {
-			t.Errorf("AbandonUpload(completed) error = %v, want ErrConflict", err)
-		}
-		if _, err := st.FindVideo(ctx, u.VideoID); err != nil {
-			t.Errorf("FindVideo after refused abandon: %v", err)
 		}
 	})
 }
 
-// BlobRefs names every blob the metadata needs, with the length of its
-// durable content: recovery trims each blob to that length and deletes
-// every other blob.
+// BlobRefs names every object the metadata needs: sources, and parts kept
+// in objects of their own (named by their ETags, with blob.Dir).
 func TestBlobRefs(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.Open(t)
 	tok := mustToken(t, st)
 	a := startOwned(t, st, tok.ID, "SOURCEA", 100)
 	startOwned(t, st, tok.ID, "SOURCEB", 7)
-	if err := st.SaveUpload(ctx, a, store.PartChange{Insert: &store.Part{Seq: 3, Size: 33, Offset: -1, StagedKey: "STAGEDA3", ReceivedAt: storetest.Epoch}}); err != nil {
-		t.Fatalf("SaveUpload: %v", err)
+	if _, err := st.CommitPart(ctx, store.PartCommit{VideoID: a.VideoID, Part: store.Part{Seq: 3, Number: 3, Size: 33, ETag: "STAGEDA3"}}); err != nil {
+		t.Fatal(err)
 	}
-	// A video without an upload holds no bytes.
 	if _, err := st.CreateVideo(ctx, store.VideoCreate{Title: "empty"}); err != nil {
-		t.Fatalf("CreateVideo: %v", err)
+		t.Fatal(err)
 	}
-
 	refs, err := st.BlobRefs(ctx)
 	if err != nil {
 		t.Fatalf("BlobRefs: %v", err)
 	}
-	want := map[string]int64{"SOURCEA": 100, "SOURCEB": 7, "STAGEDA3": 33}
-	if !maps.Equal(refs, want) {
+	if want := map[string]bool{"SOURCEA": true, "SOURCEB": true, "STAGEDA3": true}; !maps.Equal(refs, want) {
 		t.Errorf("BlobRefs = %v, want %v", refs, want)
+	}
+	mps, err := st.MultipartRefs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]string{"SOURCEA": "MPSOURCEA", "SOURCEB": "MPSOURCEB"}; !maps.Equal(mps, want) {
+		t.Errorf("MultipartRefs = %v, want %v", mps, want)
 	}
 }

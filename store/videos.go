@@ -219,7 +219,7 @@ func findVideos(ctx context.Context, tx *sql.Tx, tail string, args []any) ([]Vid
 		SELECT v.id, v.title, v.description, v.public, v.panoramic, v.mp4_support,
 			v.language, v.language_origin, v.player_id,
 			v.created_at, v.updated_at, v.published_at,
-			coalesce(u.status, ''), coalesce(u.source_size, 0), coalesce(u.token_id, '')
+			replace(coalesce(u.status, ''), 'completing', 'uploading'), coalesce(u.source_size, 0), coalesce(u.token_id, '')
 		FROM videos v
 		LEFT JOIN uploads u ON u.video_id = v.id
 		`+tail, args...)
@@ -389,15 +389,27 @@ func (s *Store) UpdateVideo(ctx context.Context, id string, u VideoUpdate) (Vide
 	return v, nil
 }
 
-// DeleteVideo deletes the video and its upload state, and returns the blob
-// keys that held its bytes, for the caller to remove. Returns ErrNotFound
-// if there is no such video.
-func (s *Store) DeleteVideo(ctx context.Context, id string) ([]string, error) {
-	var keys []string
+// DeleteVideo deletes a video and its upload state, and returns what its
+// bytes are in: its source, or, while it uploads, the blob store's upload
+// and the parts it holds. An upload through a link still in progress is
+// released in the same transaction, which frees its slot, with the event
+// kind (EventCancelled or EventRefused) and reason on its link's
+// timeline; DeleteVideo reports whether it released one. Returns
+// ErrNotFound if there is no such video.
+func (s *Store) DeleteVideo(ctx context.Context, id, kind, reason string) (Unfinished, bool, error) {
+	var (
+		gone     Unfinished
+		released bool
+	)
 	err := s.inWrite(ctx, func(tx *sql.Tx) error {
-		var err error
-		keys, err = uploadKeys(ctx, tx, id)
-		if err != nil {
+		u, err := findUpload(ctx, tx, id)
+		switch {
+		case err == nil:
+			gone = Unfinished{Key: u.SourceKey, MultipartID: u.MultipartID, Parts: u.Parts}
+		case !errors.Is(err, ErrNotFound):
+			return err
+		}
+		if released, err = releaseLinkUploadOf(ctx, tx, id, kind, reason, s.Now()); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM videos WHERE id = ?`, id)
@@ -410,9 +422,9 @@ func (s *Store) DeleteVideo(ctx context.Context, id string) ([]string, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: delete video %s: %w", id, err)
+		return Unfinished{}, false, fmt.Errorf("store: delete video %s: %w", id, err)
 	}
-	return keys, nil
+	return gone, released, nil
 }
 
 func replaceTags(ctx context.Context, tx *sql.Tx, id string, tags []string) error {

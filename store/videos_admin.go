@@ -18,10 +18,10 @@ type VideoRow struct {
 	// known: the upload's declared or final total, or else the size the
 	// uploader's browser announced to the link. 0 when unknown.
 	ExpectedSize int64
-	// TotalParts and AppendedParts are the upload's part counts (part
+	// TotalParts and ReceivedParts are the upload's part counts (part
 	// mode); TotalParts is 0 until a part carries the total.
 	TotalParts    int
-	AppendedParts int
+	ReceivedParts int
 
 	// The link the video came through, if any.
 	LinkID        string
@@ -42,7 +42,7 @@ func (r VideoRow) Percent() (int, bool) {
 	case r.ExpectedSize > 0:
 		return int(min(r.Video.SourceSize*100/r.ExpectedSize, 100)), true
 	case r.TotalParts > 0:
-		return min(r.AppendedParts*100/r.TotalParts, 100), true
+		return min(r.ReceivedParts*100/r.TotalParts, 100), true
 	}
 	return 0, false
 }
@@ -60,10 +60,10 @@ const videoRowQuery = `
 	SELECT v.id, v.title, v.description, v.public, v.panoramic, v.mp4_support,
 		v.language, v.language_origin, v.player_id,
 		v.created_at, v.updated_at, v.published_at,
-		coalesce(u.status, ''), coalesce(u.source_size, 0), coalesce(u.token_id, ''),
+		replace(coalesce(u.status, ''), 'completing', 'uploading'), coalesce(u.source_size, 0), coalesce(u.token_id, ''),
 		coalesce(nullif(u.filename, ''), lu.filename, ''),
 		coalesce(u.total_bytes, lu.size, 0),
-		coalesce(u.total_parts, 0), coalesce(u.appended_parts, 0),
+		coalesce(u.total_parts, 0), coalesce(u.received_parts, 0),
 		coalesce(lu.link_id, ''), coalesce(l.label, ''),
 		coalesce(lu.uploader_name, ''), coalesce(lu.uploader_email, ''),
 		coalesce(lu.sha256, '')
@@ -137,7 +137,7 @@ func findVideoRows(ctx context.Context, tx *sql.Tx, tail string, args ...any) ([
 		var r VideoRow
 		// scanVideo reads the video's columns; the row's own follow them.
 		v, err := scanVideo(extraColumns{rs, []any{
-			&r.Filename, &r.ExpectedSize, &r.TotalParts, &r.AppendedParts,
+			&r.Filename, &r.ExpectedSize, &r.TotalParts, &r.ReceivedParts,
 			&r.LinkID, &r.LinkLabel, &r.UploaderName, &r.UploaderEmail, &r.SHA256,
 		}})
 		if err != nil {

@@ -37,7 +37,7 @@ func newAdminVideos(t *testing.T) adminVideos {
 	if err != nil {
 		t.Fatalf("CreateUploadToken: %v", err)
 	}
-	if a.link, err = st.CreateLink(ctx, store.LinkCreate{Token: tok.ID, Label: "Wedding <guests>"}); err != nil {
+	if a.link, err = st.CreateLink(ctx, store.LinkCreate{Label: "Wedding <guests>"}); err != nil {
 		t.Fatalf("CreateLink: %v", err)
 	}
 	lu := store.LinkUpload{
@@ -51,35 +51,31 @@ func newAdminVideos(t *testing.T) adminVideos {
 	if a.viaLink, err = st.CreateVideo(ctx, store.VideoCreate{Title: "Speech"}); err != nil {
 		t.Fatalf("CreateVideo: %v", err)
 	}
-	if err := st.ActivateLinkUpload(ctx, lu.ID, a.viaLink.ID); err != nil {
+	if err := st.ActivateLinkUpload(ctx, lu.ID, a.viaLink.ID, "", clk.Now().Add(time.Hour)); err != nil {
 		t.Fatalf("ActivateLinkUpload: %v", err)
 	}
 	u := store.Upload{
-		VideoID: a.viaLink.ID, TokenID: tok.ID, Mode: store.ModeBytes, Status: store.UploadUploading,
-		SourceKey: "videos/" + a.viaLink.ID + "/source", SourceSize: 50, Filename: "speech.mp4",
+		VideoID: a.viaLink.ID, Mode: store.ModeBytes, Status: store.UploadUploading,
+		SourceKey: "SRC" + a.viaLink.ID, MultipartID: "MP" + a.viaLink.ID, SourceSize: 50, ReceivedParts: 1, Filename: "speech.mp4",
 		StartedAt: clk.Now(), UpdatedAt: clk.Now(), LeaseExpiresAt: clk.Now().Add(time.Hour),
 	}
-	if err := st.StartUpload(ctx, store.NewUpload{Upload: u, First: store.Part{Seq: 0, Size: 50, ReceivedAt: clk.Now()}}); err != nil {
+	if err := st.StartUpload(ctx, store.NewUpload{Upload: u, First: &store.Part{Seq: 0, Number: 1, Size: 50, ReceivedAt: clk.Now()}}); err != nil {
 		t.Fatalf("StartUpload: %v", err)
 	}
 
 	clk.Advance(time.Minute)
+	now := clk.Now()
 	direct := store.Upload{
-		VideoID: store.NewID(store.PrefixVideo), TokenID: tok.ID, Mode: store.ModeSingle, Status: store.UploadUploading,
-		SourceKey: "videos/direct/source", SourceSize: 1000, Filename: "direct.webm",
-		StartedAt: clk.Now(), UpdatedAt: clk.Now(), LeaseExpiresAt: clk.Now().Add(time.Hour),
+		VideoID: store.NewID(store.PrefixVideo), TokenID: tok.ID, Mode: store.ModeSingle, Status: store.UploadUploaded,
+		SourceKey: "SRCDIRECT", SourceSize: 1000, ReceivedParts: 1, TotalBytes: 1000, Filename: "direct.webm",
+		StartedAt: now, UpdatedAt: now, LeaseExpiresAt: now.Add(time.Hour), CompletedAt: &now,
 	}
 	err = st.StartUpload(ctx, store.NewUpload{
-		Upload: direct, First: store.Part{Seq: 1, Size: 1000, ReceivedAt: clk.Now()},
+		Upload: direct, First: &store.Part{Seq: 1, Number: 1, Size: 1000, ReceivedAt: clk.Now()},
 		Video: &store.VideoCreate{Title: "direct.webm", Tags: []string{"raw"}},
 	})
 	if err != nil {
 		t.Fatalf("StartUpload: %v", err)
-	}
-	now := clk.Now()
-	direct.Status, direct.TotalBytes, direct.CompletedAt = store.UploadUploaded, 1000, &now
-	if err := st.SaveUpload(ctx, direct, store.PartChange{}); err != nil {
-		t.Fatalf("SaveUpload: %v", err)
 	}
 	if a.direct, err = st.FindVideo(ctx, direct.VideoID); err != nil {
 		t.Fatalf("FindVideo: %v", err)
@@ -189,7 +185,7 @@ func TestVideoRowPercent(t *testing.T) {
 		{"uploaded", store.VideoRow{Video: store.Video{UploadStatus: store.UploadUploaded, SourceSize: 3}}, "100 true"},
 		{"by bytes", store.VideoRow{Video: store.Video{UploadStatus: store.UploadUploading, SourceSize: 1}, ExpectedSize: 3}, "33 true"},
 		{"never above 100", store.VideoRow{Video: store.Video{UploadStatus: store.UploadUploading, SourceSize: 9}, ExpectedSize: 3}, "100 true"},
-		{"by parts", store.VideoRow{Video: store.Video{UploadStatus: store.UploadUploading}, TotalParts: 4, AppendedParts: 1}, "25 true"},
+		{"by parts", store.VideoRow{Video: store.Video{UploadStatus: store.UploadUploading}, TotalParts: 4, ReceivedParts: 1}, "25 true"},
 		{"unknown", store.VideoRow{Video: store.Video{UploadStatus: store.UploadUploading, SourceSize: 9}}, "0 false"},
 	} {
 		p, ok := tt.row.Percent()

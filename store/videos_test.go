@@ -434,9 +434,9 @@ func TestListVideosUnknownSort(t *testing.T) {
 	}
 }
 
-// DeleteVideo hands back every blob key that held the video's bytes, so
-// that the caller can remove them; after it, the video and its upload are
-// gone.
+// DeleteVideo hands back what held the video's bytes, so that the caller
+// can remove them; after it, the video and its upload are gone, and an
+// upload through a link in progress is released with it.
 func TestDeleteVideo(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.Open(t)
@@ -446,38 +446,59 @@ func TestDeleteVideo(t *testing.T) {
 		t.Fatalf("CreateVideo: %v", err)
 	}
 	u := newUpload(v.ID, tok.ID, "SOURCEKEY0001")
-	err = st.StartUpload(ctx, store.NewUpload{Upload: u, First: store.Part{Seq: 2, Size: 10, Offset: -1, StagedKey: "STAGEDKEY0002", ReceivedAt: storetest.Epoch}})
+	err = st.StartUpload(ctx, store.NewUpload{Upload: u, First: &store.Part{Seq: 2, Number: 2, Size: 10, ETag: "STAGEDKEY0002", ReceivedAt: storetest.Epoch}})
 	if err != nil {
 		t.Fatalf("StartUpload: %v", err)
 	}
-	err = st.SaveUpload(ctx, u, store.PartChange{Insert: &store.Part{Seq: 3, Size: 10, Offset: -1, StagedKey: "STAGEDKEY0003", ReceivedAt: storetest.Epoch}})
-	if err != nil {
-		t.Fatalf("SaveUpload: %v", err)
-	}
-
-	keys, err := st.DeleteVideo(ctx, v.ID)
+	gone, released, err := st.DeleteVideo(ctx, v.ID, store.EventCancelled, "deleted")
 	if err != nil {
 		t.Fatalf("DeleteVideo: %v", err)
 	}
-	slices.Sort(keys)
-	if got, want := keys, []string{"SOURCEKEY0001", "STAGEDKEY0002", "STAGEDKEY0003"}; !slices.Equal(got, want) {
-		t.Errorf("keys = %v, want %v", got, want)
+	if got, want := strings.TrimSpace(fmt.Sprintln(gone.Key, gone.MultipartID, gone.Parts[0].ETag, released)), "SOURCEKEY0001 MPSOURCEKEY0001 STAGEDKEY0002 false"; got != want {
+		t.Errorf("deleted = %s, want %s", got, want)
 	}
 	if _, err := st.FindVideo(ctx, v.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("FindVideo after delete: error = %v, want ErrNotFound", err)
 	}
-	if _, err := st.FindUpload(ctx, v.ID); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("FindUpload after delete: error = %v, want ErrNotFound", err)
+	if refs, err := st.BlobRefs(ctx); err != nil || len(refs) != 0 {
+		t.Errorf("blob references after delete = %v, %v; want none", refs, err)
 	}
-	refs, err := st.BlobRefs(ctx)
-	if err != nil {
-		t.Fatalf("BlobRefs: %v", err)
-	}
-	if got, want := len(refs), 0; got != want {
-		t.Errorf("blob references after delete = %v, want none", refs)
-	}
-	if _, err := st.DeleteVideo(ctx, v.ID); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := st.DeleteVideo(ctx, v.ID, store.EventCancelled, "deleted"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("DeleteVideo twice: error = %v, want ErrNotFound", err)
+	}
+}
+
+// Deleting the video of an upload through a link in progress releases
+// the link upload in the same transaction: its slot is free at once, and
+// the link's timeline says why (issue 10).
+func TestDeleteVideoReleasesItsLinkUpload(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t)
+	l := mustLink(t, st, "one time", 0, 1)
+	lu := store.LinkUpload{
+		ID: store.RandomString(22), LinkID: l.ID, VideoID: store.NewID(store.PrefixVideo), Filename: "a.mp4",
+		Size: 10, ChunkSize: 10, TotalParts: 1, HashState: []byte{0}, LeaseExpiresAt: st.Now().Add(time.Hour),
+	}
+	up := newUpload(lu.VideoID, "", "SRC")
+	if err := st.StartLinkUpload(ctx, lu, store.NewUpload{Upload: up, Video: &store.VideoCreate{Title: "a"}}); err != nil {
+		t.Fatalf("StartLinkUpload: %v", err)
+	}
+	if l, _ := st.FindLink(ctx, l.ID); l.Remaining() != 0 {
+		t.Fatalf("remaining slots = %d while the upload runs, want 0", l.Remaining())
+	}
+	_, released, err := st.DeleteVideo(ctx, lu.VideoID, store.EventCancelled, "the video was deleted")
+	if err != nil || !released {
+		t.Fatalf("DeleteVideo = released %v, %v; want released", released, err)
+	}
+	got, err := st.FindLinkUpload(ctx, l.ID, lu.VideoID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.TrimSpace(fmt.Sprintln(got.Status, got.ReleasedReason)), "released the video was deleted"; got != want {
+		t.Errorf("link upload = %s, want %s", got, want)
+	}
+	if l, _ := st.FindLink(ctx, l.ID); l.Remaining() != 1 {
+		t.Errorf("remaining slots = %d after the delete, want 1", l.Remaining())
 	}
 }
 
@@ -488,12 +509,12 @@ func TestDeleteVideoWithoutUpload(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CreateVideo: %v", err)
 	}
-	keys, err := st.DeleteVideo(ctx, v.ID)
+	gone, _, err := st.DeleteVideo(ctx, v.ID, store.EventCancelled, "deleted")
 	if err != nil {
 		t.Fatalf("DeleteVideo: %v", err)
 	}
-	if len(keys) != 0 {
-		t.Errorf("keys = %v, want none", keys)
+	if gone.Key != "" {
+		t.Errorf("bytes to remove = %+v, want none", gone)
 	}
 }
 

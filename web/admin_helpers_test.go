@@ -14,9 +14,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +29,7 @@ import (
 	"github.com/uplink-video/uplink/store/storetest"
 	"github.com/uplink-video/uplink/web"
 	"github.com/uplink-video/uplink/web/links"
+	"github.com/uplink-video/uplink/web/webtest"
 )
 
 // Credentials of the admin every adminApp creates.
@@ -77,13 +76,11 @@ func newAnonymousApp(t *testing.T) *adminApp {
 // limits, before it is built.
 func newAnonymousAppWith(t *testing.T, configure func(*web.Deps)) *adminApp {
 	t.Helper()
-	dir := t.TempDir()
-	clk := storetest.NewClock()
-	st := storetest.OpenFile(t, filepath.Join(dir, "uplink.db"), clk)
-	blobs, err := blob.NewDir(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
+	var opts []webtest.Option
+	if configure != nil {
+		opts = append(opts, webtest.WithDeps(configure))
 	}
+	w := webtest.Start(t, opts...)
 	// bcrypt's lowest cost keeps sign-ins fast under -race; the server
 	// checks at whatever cost a hash has, and TestAdminSignInRealHash
 	// covers account.Create's real cost.
@@ -91,33 +88,12 @@ func newAnonymousAppWith(t *testing.T, configure func(*web.Deps)) *adminApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.CreateAdmin(context.Background(), adminEmail, string(h)); err != nil {
+	if _, err := w.Store.CreateAdmin(context.Background(), adminEmail, string(h)); err != nil {
 		t.Fatal(err)
 	}
-	ing := ingest.New(st, blobs, ingest.Config{Lease: 2 * time.Hour})
-
-	// The public URL must be known before the app is built: take the
-	// listener's address first, then start serving.
-	srv := httptest.NewUnstartedServer(nil)
-	base := "http://" + srv.Listener.Addr().String()
-	deps := web.Deps{Store: st, Ingest: ing, PublicURL: base, ChunkSize: ingest.MinPartSize}
-	if configure != nil {
-		configure(&deps)
-		if deps.Logger != nil {
-			ing = ingest.New(st, blobs, ingest.Config{Lease: 2 * time.Hour, Logger: deps.Logger})
-			deps.Ingest = ing
-		}
-	}
-	deps.API = web.NewAPI(deps)
-	deps.Links = web.LocalLinks(st, deps.API, links.Config{PublicURL: base, ChunkSize: ingest.MinPartSize, Lease: 2 * time.Hour, Logger: deps.Logger})
-	e := web.New(deps)
-	srv.Config.Handler = e
-	srv.Start()
-	t.Cleanup(srv.Close)
-
 	return &adminApp{
-		URL: base, Store: st, Links: deps.Links, Ingest: ing, Blobs: blobs, Clock: clk,
-		Echo: e, DBPath: filepath.Join(dir, "uplink.db"),
+		URL: w.URL, Store: w.Store, Links: w.Links, Ingest: w.Ingest, Blobs: w.Blobs, Clock: w.Clock,
+		Echo: w.Echo, DBPath: w.DBPath,
 		Client: newClient(t),
 	}
 }

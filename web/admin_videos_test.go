@@ -26,6 +26,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/uplink-video/uplink/store"
+	"github.com/uplink-video/uplink/store/blob"
 	"github.com/uplink-video/uplink/store/ingest"
 	"github.com/uplink-video/uplink/web/links"
 )
@@ -637,8 +638,8 @@ func mustUpload(t *testing.T, a *adminApp, id string) store.Upload {
 func vidHasBlob(t *testing.T, a *adminApp, key string) bool {
 	t.Helper()
 	found := false
-	err := a.Blobs.List(context.Background(), func(k string) error {
-		found = found || k == key
+	err := a.Blobs.List(context.Background(), func(i blob.Info) error {
+		found = found || i.Key == key
 		return nil
 	})
 	if err != nil {

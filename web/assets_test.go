@@ -6,18 +6,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"golang.org/x/net/html"
 
 	"github.com/uplink-video/uplink/static"
-	"github.com/uplink-video/uplink/store"
-	"github.com/uplink-video/uplink/store/blob"
-	"github.com/uplink-video/uplink/store/ingest"
-	"github.com/uplink-video/uplink/web"
 	"github.com/uplink-video/uplink/web/links"
+	"github.com/uplink-video/uplink/web/webtest"
 )
 
 func TestStaticAssetsAreHashedCachedAndCompressed(t *testing.T) {
@@ -154,18 +150,6 @@ func newPlainApp(t *testing.T) http.Handler {
 
 func newPlainAppWithLinks(t *testing.T) (http.Handler, *links.Service) {
 	t.Helper()
-	dir := t.TempDir()
-	st, err := store.Open(context.Background(), filepath.Join(dir, "uplink.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	blobs, err := blob.NewDir(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ing := ingest.New(st, blobs, ingest.Config{})
-	api := web.NewAPI(web.Deps{Store: st, Ingest: ing, PublicURL: "http://uplink.test"})
-	svc := web.LocalLinks(st, api, links.Config{PublicURL: "http://uplink.test"})
-	return web.New(web.Deps{Store: st, Ingest: ing, API: api, Links: svc, PublicURL: "http://uplink.test"}), svc
+	w := webtest.Start(t)
+	return w.Echo, w.Links
 }

@@ -34,6 +34,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/uplink-video/uplink/store"
+	"github.com/uplink-video/uplink/store/blob"
 	"github.com/uplink-video/uplink/web/links"
 )
 
@@ -445,15 +446,9 @@ func badState(t *testing.T, a *adminApp) storeState {
 		s.rows = append(s.rows, fmt.Sprintf("key %+v", k))
 	}
 	s.blobs = map[string]int64{}
-	err = a.Blobs.List(ctx, func(k string) error {
-		r, err := a.Blobs.Open(ctx, k)
-		if err != nil {
-			return err
-		}
-		defer r.Close()
-		n, err := r.Seek(0, io.SeekEnd)
-		s.blobs[k] = n
-		return err
+	err = a.Blobs.List(ctx, func(i blob.Info) error {
+		s.blobs[i.Key] = i.Size
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)

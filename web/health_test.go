@@ -14,6 +14,7 @@ import (
 	"github.com/uplink-video/uplink/store/ingest"
 	"github.com/uplink-video/uplink/web"
 	"github.com/uplink-video/uplink/web/links"
+	"github.com/uplink-video/uplink/web/webtest"
 )
 
 func TestReadiness(t *testing.T) {
@@ -63,21 +64,8 @@ func TestReadiness(t *testing.T) {
 // TestUploadPageTypesText checks the allowed types as the uploader reads
 // them, for a link limited to formats whose names start with a capital.
 func TestUploadPageTypesText(t *testing.T) {
-	dir := t.TempDir()
-	st, err := store.Open(context.Background(), filepath.Join(dir, "uplink.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	blobs, err := blob.NewDir(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ing := ingest.New(st, blobs, ingest.Config{})
-	api := web.NewAPI(web.Deps{Store: st, Ingest: ing, PublicURL: "http://uplink.test"})
-	svc := web.LocalLinks(st, api, links.Config{PublicURL: "http://uplink.test"})
-	srv := httptest.NewServer(web.New(web.Deps{Store: st, Ingest: ing, API: api, Links: svc, PublicURL: "http://uplink.test"}))
-	defer srv.Close()
+	w := webtest.Start(t)
+	svc, srv := w.Links, w
 	for _, tc := range []struct {
 		types []string
 		want  string

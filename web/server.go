@@ -18,7 +18,6 @@ import (
 	"github.com/uplink-video/uplink/store"
 	"github.com/uplink-video/uplink/store/ingest"
 	"github.com/uplink-video/uplink/web/api"
-	"github.com/uplink-video/uplink/web/apivideo"
 	"github.com/uplink-video/uplink/web/links"
 	"github.com/uplink-video/uplink/web/metrics"
 	"github.com/uplink-video/uplink/web/reqid"
@@ -33,7 +32,7 @@ type Deps struct {
 	// the fields below.
 	API *api.API
 	// Links runs uploads through links. When nil, New builds one whose
-	// uploads go to this server's own token endpoint.
+	// uploads go to this server's upload service (links.Local).
 	Links *links.Service
 	// Webhooks queues and delivers webhook events; the dashboard manages
 	// its endpoints. When nil, New builds one that queues, for a worker
@@ -124,7 +123,8 @@ func New(d Deps) *echo.Echo {
 		s.api = NewAPI(d)
 	}
 	if s.links == nil {
-		s.links = LocalLinks(d.Store, s.api, links.Config{PublicURL: s.publicURL, ChunkSize: d.ChunkSize, Logger: d.Logger})
+		s.links = links.New(d.Store, links.Local{Ingest: d.Ingest, Store: d.Store},
+			links.Config{PublicURL: s.publicURL, ChunkSize: d.ChunkSize, Logger: d.Logger})
 	}
 	if s.webhooks == nil {
 		s.webhooks = webhooks.New(d.Store, webhooks.Config{PublicURL: s.publicURL, Version: d.Version, Logger: d.Logger})
@@ -176,18 +176,6 @@ func NewAPI(d Deps) *api.API {
 		AuthLimit:   d.RateLimits.withDefaults().Auth,
 		Logger:      d.Logger,
 	})
-}
-
-// LocalLinks returns a links service whose uploads go to a's token upload
-// endpoint in this process.
-func LocalLinks(st *store.Store, a *api.API, cfg links.Config) *links.Service {
-	// The base URL is never dialled: the in-process transport serves
-	// every request with the API's handler.
-	client, err := apivideo.New("http://uplink.internal", "", api.InProcess(a.Handler()))
-	if err != nil {
-		panic("web: in-process API client: " + err.Error())
-	}
-	return links.New(st, client, cfg)
 }
 
 func log0() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -23,10 +23,11 @@ const crashpointEnv = "UPLINK_TEST_CRASHPOINT"
 // UPLINK_TEST_CRASHPOINT: none when it is empty, and an error for a name
 // it does not know, so that a typo in a test fails loudly.
 //
-//   - after-fsync: SIGKILL the process the first time bytes are durable
-//     but not yet recorded (between a piece's fsync and its commit, or a
-//     staged piece's move into its source and the commit of that move).
-//   - after-fsync:N: the same, the Nth time.
+//   - after-fsync: SIGKILL the process the first time a piece's bytes are
+//     durable but not yet recorded (between its fsync and its commit).
+//   - before-finish: SIGKILL it the first time an upload is recorded
+//     complete and its source is not yet assembled.
+//   - either with :N: the same, the Nth time.
 func crashHooks(point string, log *slog.Logger) (ingest.Hooks, error) {
 	if point == "" {
 		return ingest.Hooks{}, nil
@@ -36,16 +37,20 @@ func crashHooks(point string, log *slog.Logger) (ingest.Hooks, error) {
 	if !hasN {
 		n, err = 1, nil
 	}
-	if name != "after-fsync" || err != nil || n < 1 {
-		return ingest.Hooks{}, fmt.Errorf("unknown $%s %q: want after-fsync or after-fsync:N", crashpointEnv, point)
+	if name != "after-fsync" && name != "before-finish" || err != nil || n < 1 {
+		return ingest.Hooks{}, fmt.Errorf("unknown $%s %q: want after-fsync or before-finish, with :N or not", crashpointEnv, point)
 	}
-	log.Warn("test crash point armed: the server will kill itself after an fsync", "env", crashpointEnv, "point", point)
+	log.Warn("test crash point armed: the server will kill itself", "env", crashpointEnv, "point", point)
 	var calls atomic.Int64
-	return ingest.Hooks{AfterSync: func() {
+	hook := func() {
 		if calls.Add(1) == int64(n) {
 			killSelf(log, point)
 		}
-	}}, nil
+	}
+	if name == "before-finish" {
+		return ingest.Hooks{BeforeFinish: hook}, nil
+	}
+	return ingest.Hooks{AfterSync: hook}, nil
 }
 
 // killSelf ends the process the way a crash or the OOM killer does: no

@@ -17,10 +17,8 @@ import (
 	"time"
 
 	"github.com/uplink-video/uplink/store"
-	"github.com/uplink-video/uplink/web"
-	"github.com/uplink-video/uplink/web/apivideo"
+	"github.com/uplink-video/uplink/store/ingest"
 	"github.com/uplink-video/uplink/web/links"
-	"github.com/uplink-video/uplink/web/metrics"
 )
 
 const linkUsage = `uplink link create --label LABEL [--ttl 7d] [--max-uploads 1] [--max-size 10GiB]
@@ -99,21 +97,18 @@ func (b backendFlags) config(scheme string) (backendConfig, error) {
 	return c, nil
 }
 
-// newLinks builds the links service for an opened data directory: its
-// uploads go to this server's own token endpoint, or upstream.
-func newLinks(a *app, api web.Deps, c backendConfig, log *slog.Logger) (*links.Service, error) {
-	cfg := links.Config{PublicURL: c.publicURL, ChunkSize: c.chunkSize, Lease: c.lease, Logger: log, Events: a.linkEvents()}
-	if api.Metrics != nil {
-		cfg.Metrics = api.Metrics.Uploads(metrics.KindLink)
-	}
+// newLinks builds the links service: its uploads go to this server's
+// upload service (svc), or to the upstream host. events and m may be nil.
+func newLinks(st *store.Store, svc *ingest.Service, c backendConfig, events ingest.Events, m ingest.Metrics, log *slog.Logger) (*links.Service, error) {
+	cfg := links.Config{PublicURL: c.publicURL, ChunkSize: c.chunkSize, Lease: c.lease, Logger: log, Events: events, Metrics: m}
 	if c.upstreamURL == "" {
-		return web.LocalLinks(a.store, web.NewAPI(api), cfg), nil
+		return links.New(st, links.Local{Ingest: svc, Store: st}, cfg), nil
 	}
-	client, err := apivideo.New(c.upstreamURL, c.upstreamKey, apivideo.NewTransport())
+	up, err := links.NewUpstream(c.upstreamURL, c.upstreamKey, st, c.lease, log)
 	if err != nil {
 		return nil, err
 	}
-	return links.New(a.store, client, cfg), nil
+	return links.New(st, up, cfg), nil
 }
 
 func link(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -185,7 +180,7 @@ func link(ctx context.Context, args []string, getenv func(string) string, stdout
 		return err
 	}
 	defer a.store.Close()
-	svc, err := newLinks(a, web.Deps{Store: a.store, Ingest: a.ingest, PublicURL: cfg.publicURL, Logger: log}, cfg, log)
+	svc, err := newLinks(a.store, a.ingest, cfg, nil, nil, log)
 	if err != nil {
 		return err
 	}

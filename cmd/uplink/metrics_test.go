@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -19,10 +20,10 @@ import (
 	"github.com/uplink-video/uplink/store/blob"
 	"github.com/uplink-video/uplink/store/ingest"
 	"github.com/uplink-video/uplink/store/storetest"
-	"github.com/uplink-video/uplink/web"
 	"github.com/uplink-video/uplink/web/links"
 	"github.com/uplink-video/uplink/web/metrics"
 	"github.com/uplink-video/uplink/web/metrics/metricstest"
+	"github.com/uplink-video/uplink/web/webhooks"
 )
 
 // metricsLine is the line of the welcome message that gives the address
@@ -84,9 +85,9 @@ func TestServeMetrics(t *testing.T) {
 		labels []string
 		want   float64
 	}{
-		// The link's upload goes through this server's token endpoint.
-		{"uplink_uploads_started_total", []string{"kind", "api"}, 2},
-		{"uplink_uploads_completed_total", []string{"kind", "api"}, 2},
+		// Each upload is counted once, by its kind.
+		{"uplink_uploads_started_total", []string{"kind", "api"}, 1},
+		{"uplink_uploads_completed_total", []string{"kind", "api"}, 1},
 		{"uplink_uploads_started_total", []string{"kind", "link"}, 1},
 		{"uplink_uploads_completed_total", []string{"kind", "link"}, 1},
 		{"uplink_upload_received_bytes_total", []string{"kind", "link"}, 200 << 10},
@@ -139,40 +140,54 @@ func TestMaintainOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := metrics.New(prometheus.NewRegistry())
-	a := &app{store: st, blobs: blobs, ingest: ingest.New(st, blobs, ingest.Config{Lease: time.Hour, Metrics: m.Uploads(metrics.KindAPI)})}
-	api := web.NewAPI(web.Deps{Store: st, Ingest: a.ingest})
-	l := web.LocalLinks(st, api, links.Config{Lease: time.Hour, Metrics: m.Uploads(metrics.KindLink)})
+	srv := &Main{
+		store: st, blobs: blobs, metrics: m, cleanup: m.Cleanup(),
+		webhooks: webhooks.New(st, webhooks.Config{}),
+	}
+	srv.ingest = ingest.New(st, blobs, ingest.Config{Lease: time.Hour,
+		Metrics: m.Uploads(metrics.KindAPI), LinkMetrics: m.Uploads(metrics.KindLink)})
+	srv.links = links.New(st, links.Local{Ingest: srv.ingest, Store: st}, links.Config{Lease: time.Hour, Metrics: m.Uploads(metrics.KindLink)})
 
 	// An upload on the token endpoint with one piece in, and a blob no
-	// row refers to.
+	// row refers to, written long enough ago to be nobody's work in
+	// progress.
 	tok, err := st.CreateUploadToken(ctx, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	source := blob.NewKey()
-	if _, err := blobs.Append(ctx, source, 0, strings.NewReader("12345")); err != nil {
+	mp, err := blobs.CreateMultipart(ctx, source)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := blobs.WritePart(ctx, mp, blob.Part{Number: 1, Size: 5, Offset: 0}, strings.NewReader("12345")); err != nil {
 		t.Fatal(err)
 	}
 	now := clk.Now()
 	u := store.Upload{
 		VideoID: store.NewID(store.PrefixVideo), TokenID: tok.ID, Mode: store.ModePart, Status: store.UploadUploading,
-		SourceKey: source, SourceSize: 5, AppendedParts: 1, Filename: "a.mp4",
+		SourceKey: source, MultipartID: mp.ID, SourceSize: 5, ReceivedParts: 1, Filename: "a.mp4",
 		StartedAt: now, UpdatedAt: now, LeaseExpiresAt: now.Add(time.Hour),
 	}
 	if err := st.StartUpload(ctx, store.NewUpload{
-		Upload: u, First: store.Part{Seq: 1, Size: 5, ReceivedAt: now}, Video: &store.VideoCreate{Title: "a"},
+		Upload: u, First: &store.Part{Seq: 1, Number: 1, Size: 5, ReceivedAt: now}, Video: &store.VideoCreate{Title: "a"},
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := blobs.Append(ctx, blob.NewKey(), 0, strings.NewReader("orphan")); err != nil {
+	orphan := blob.NewKey()
+	if _, err := blobs.Put(ctx, orphan, 6, strings.NewReader("orphan")); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * ingest.OrphanAge)
+	if err := os.Chtimes(filepath.Join(dir, "blobs", orphan[:2], orphan), old, old); err != nil {
 		t.Fatal(err)
 	}
 	// An upload through a link that got its slot and no part.
-	link, err := l.Create(ctx, links.Spec{Label: "idle", Types: []string{"any"}})
+	link, err := srv.links.Create(ctx, links.Spec{Label: "idle", Types: []string{"any"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := l.Start(ctx, link.ID, links.StartRequest{Filename: "b.mp4", Size: 10, LastModified: 1}); err != nil {
+	if _, _, err := srv.links.Start(ctx, link.ID, links.StartRequest{Filename: "b.mp4", Size: 10, LastModified: 1}); err != nil {
 		t.Fatal(err)
 	}
 	// A token pair and two dashboard sessions.
@@ -196,7 +211,8 @@ func TestMaintainOnce(t *testing.T) {
 
 	clk.Advance(store.RefreshTokenTTL + time.Hour)
 	var logs bytes.Buffer
-	maintainOnce(ctx, a, l, m.Cleanup(), slog.New(slog.NewTextHandler(&logs, nil)))
+	srv.log = slog.New(slog.NewTextHandler(&logs, nil))
+	srv.maintainOnce(ctx)
 
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
@@ -206,9 +222,11 @@ func TestMaintainOnce(t *testing.T) {
 		labels []string
 		want   float64
 	}{
-		{"uplink_cleanup_removed_total", []string{"item", "abandoned_upload"}, 1},
+		// The upload service holds both unfinished uploads, the link's
+		// too, and abandons them; it frees the link's slot with it.
+		{"uplink_cleanup_removed_total", []string{"item", "abandoned_upload"}, 2},
 		{"uplink_cleanup_removed_total", []string{"item", "orphan_blob"}, 1},
-		{"uplink_cleanup_removed_total", []string{"item", "abandoned_link_upload"}, 1},
+		{"uplink_cleanup_removed_total", []string{"item", "abandoned_link_upload"}, 0},
 		{"uplink_cleanup_removed_total", []string{"item", "expired_auth_token"}, 2},
 		{"uplink_cleanup_removed_total", []string{"item", "stale_session"}, 2},
 		{"uplink_cleanup_runs_total", []string{"result", "ok"}, 1},
@@ -224,7 +242,7 @@ func TestMaintainOnce(t *testing.T) {
 		t.Errorf("last success at %v, want about now", got)
 	}
 	line := logs.String()
-	for _, want := range []string{`msg="cleaned up"`, "abandoned_uploads=1", "orphan_blobs=1", "abandoned_link_uploads=1", "expired_auth_tokens=2", "stale_sessions=2"} {
+	for _, want := range []string{`msg="cleaned up"`, "abandoned_uploads=2", "orphan_blobs=1", "abandoned_link_uploads=0", "expired_auth_tokens=2", "stale_sessions=2"} {
 		if !strings.Contains(line, want) {
 			t.Errorf("the log has no %q:\n%s", want, line)
 		}
@@ -235,7 +253,7 @@ func TestMaintainOnce(t *testing.T) {
 
 	// Nothing is left for a second pass, which logs nothing.
 	logs.Reset()
-	maintainOnce(ctx, a, l, m.Cleanup(), slog.New(slog.NewTextHandler(&logs, nil)))
+	srv.maintainOnce(ctx)
 	if logs.Len() != 0 {
 		t.Errorf("a pass with nothing to do logged:\n%s", logs.String())
 	}

@@ -5,15 +5,13 @@ import (
 	"context"
 	"errors"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/uplink-video/uplink/store/blob"
+	"github.com/uplink-video/uplink/store/blob/blobtest"
 )
 
 func newDir(t *testing.T) (*blob.Dir, string) {
@@ -26,359 +24,139 @@ func newDir(t *testing.T) (*blob.Dir, string) {
 	return d, root
 }
 
-// content reads a whole object, or returns "<missing>".
-func content(t *testing.T, d *blob.Dir, key string) string {
+// TestDirContract runs the blob store contract on a local directory.
+func TestDirContract(t *testing.T) {
+	blobtest.Run(t, func(t *testing.T) blob.Store {
+		d, _ := newDir(t)
+		return d
+	})
+}
+
+// files lists the files under root, by name.
+func files(t *testing.T, root string) []string {
 	t.Helper()
-	r, err := d.Open(context.Background(), key)
-	if errors.Is(err, blob.ErrNotFound) {
-		return "<missing>"
-	}
+	var names []string
+	err := filepath.WalkDir(root, func(p string, e os.DirEntry, err error) error {
+		if err == nil && !e.IsDir() {
+			names = append(names, e.Name())
+		}
+		return err
+	})
 	if err != nil {
-		t.Fatalf("Open(%s): %v", key, err)
+		t.Fatal(err)
 	}
-	defer r.Close()
-	b, err := io.ReadAll(r)
-	if err != nil {
-		t.Fatalf("read %s: %v", key, err)
-	}
-	return string(b)
+	return names
 }
 
-func mustAppend(t *testing.T, d *blob.Dir, key string, off int64, s string) {
-	t.Helper()
-	n, err := d.Append(context.Background(), key, off, strings.NewReader(s))
-	if err != nil {
-		t.Fatalf("Append(%s, %d, %q): %v", key, off, s, err)
-	}
-	if got, want := n, int64(len(s)); got != want {
-		t.Fatalf("Append(%s, %d, %q) wrote %d bytes, want %d", key, off, s, got, want)
-	}
-}
-
-func TestAppend(t *testing.T) {
-	for _, tt := range []struct {
-		description string
-		before      string // "<missing>" for no object
-		off         int64
-		data        string
-		wantN       int64
-		wantErr     error
-		after       string
-	}{
-		{
-			description: "creates a missing object",
-			before:      "<missing>",
-			off:         0,
-			data:        "hello",
-			wantN:       5,
-			after:       "hello",
-		},
-		{
-			description: "appends at the recorded length",
-			before:      "hello",
-			off:         5,
-			data:        " world",
-			wantN:       6,
-			after:       "hello world",
-		},
-		{
-			description: "drops the debris past the recorded length first",
-			before:      "hello-debris",
-			off:         5,
-			data:        "!",
-			wantN:       1,
-			after:       "hello!",
-		},
-		{
-			description: "rewrites from 0 over debris",
-			before:      "debris",
-			off:         0,
-			data:        "new",
-			wantN:       3,
-			after:       "new",
-		},
-		{
-			description: "an empty append only cuts the debris",
-			before:      "hello-debris",
-			off:         5,
-			data:        "",
-			wantN:       0,
-			after:       "hello",
-		},
-		{
-			description: "refuses an object shorter than the recorded length, and leaves it alone",
-			before:      "hel",
-			off:         5,
-			data:        "lo",
-			wantErr:     blob.ErrCorrupt,
-			after:       "hel",
-		},
-	} {
-		t.Run(tt.description, func(t *testing.T) {
-			d, _ := newDir(t)
-			key := blob.NewKey()
-			if tt.before != "<missing>" {
-				mustAppend(t, d, key, 0, tt.before)
-			}
-			n, err := d.Append(context.Background(), key, tt.off, strings.NewReader(tt.data))
-			if tt.wantErr != nil {
-				if !errors.Is(err, tt.wantErr) {
-					t.Errorf("Append error = %v, want %v", err, tt.wantErr)
-				}
-			} else if err != nil {
-				t.Fatalf("Append: %v", err)
-			} else if got, want := n, tt.wantN; got != want {
-				t.Errorf("Append wrote %d bytes, want %d", got, want)
-			}
-			if got, want := content(t, d, key), tt.after; got != want {
-				t.Errorf("object = %q, want %q", got, want)
-			}
-		})
-	}
-}
-
-func TestAppendToMissingObjectAtOffsetIsCorrupt(t *testing.T) {
-	d, _ := newDir(t)
-	_, err := d.Append(context.Background(), blob.NewKey(), 10, strings.NewReader("x"))
-	if got, want := err, blob.ErrCorrupt; !errors.Is(got, want) {
-		t.Errorf("Append(missing, 10) error = %v, want %v", got, want)
-	}
-}
-
-// failingReader yields n bytes, then fails with err.
-type failingReader struct {
-	n   int
-	err error
-}
-
-func (r *failingReader) Read(p []byte) (int, error) {
-	if r.n == 0 {
-		return 0, r.err
-	}
-	k := min(len(p), r.n)
-	for i := range p[:k] {
-		p[i] = 'x'
-	}
-	r.n -= k
-	return k, nil
-}
-
-// A write that fails midway leaves the object exactly at its recorded
-// length: no partial piece and no debris. The error says why, and a full
-// disk is recognisable as ErrNoSpace whatever layer reported it.
-func TestAppendFailureLeavesObjectAtOffset(t *testing.T) {
-	for _, tt := range []struct {
-		description string
-		err         error
-		wantNoSpace bool
-	}{
-		{"disk full", syscall.ENOSPC, true},
-		{"disk full, wrapped in a PathError", &fs.PathError{Op: "write", Path: "x", Err: syscall.ENOSPC}, true},
-		{"quota exhausted", syscall.EDQUOT, true},
-		{"I/O error", syscall.EIO, false},
-		{"client went away", io.ErrUnexpectedEOF, false},
-	} {
-		t.Run(tt.description, func(t *testing.T) {
-			d, _ := newDir(t)
-			key := blob.NewKey()
-			mustAppend(t, d, key, 0, "hello-debris")
-			// More than one copy buffer, so that bytes reach the file
-			// before the failure.
-			n, err := d.Append(context.Background(), key, 5, &failingReader{n: 3 << 20, err: tt.err})
-			if err == nil {
-				t.Fatalf("Append succeeded, want an error")
-			}
-			if got, want := n, int64(0); got != want {
-				t.Errorf("Append reported %d bytes written, want %d", got, want)
-			}
-			if got, want := errors.Is(err, blob.ErrNoSpace), tt.wantNoSpace; got != want {
-				t.Errorf("errors.Is(%v, ErrNoSpace) = %v, want %v", err, got, want)
-			}
-			if !errors.Is(err, tt.err) {
-				t.Errorf("error %v does not wrap the cause %v", err, tt.err)
-			}
-			if got, want := content(t, d, key), "hello"; got != want {
-				t.Errorf("object = %q (%d bytes), want %q", clip(got), len(got), want)
-			}
-		})
-	}
-}
-
-func TestAppendStopsWhenContextIsDone(t *testing.T) {
-	d, _ := newDir(t)
-	key := blob.NewKey()
-	mustAppend(t, d, key, 0, "hello")
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	_, err := d.Append(ctx, key, 5, strings.NewReader("more"))
-	if got, want := err, context.Canceled; !errors.Is(got, want) {
-		t.Errorf("Append error = %v, want %v", got, want)
-	}
-	if got, want := content(t, d, key), "hello"; got != want {
-		t.Errorf("object = %q, want %q", got, want)
-	}
-}
-
-// Moving a staged piece into a source appends from a file that Open
-// returned; that takes a different copy path (the kernel copies), which
-// must honour the offset and drop debris too.
-func TestAppendFromAnOpenedObject(t *testing.T) {
-	ctx := context.Background()
-	d, _ := newDir(t)
-	src, dst := blob.NewKey(), blob.NewKey()
-	piece := bytes.Repeat([]byte("0123456789"), 300_000)
-	if _, err := d.Append(ctx, src, 0, bytes.NewReader(piece)); err != nil {
-		t.Fatalf("Append(src): %v", err)
-	}
-	mustAppend(t, d, dst, 0, "head-debris")
-	r, err := d.Open(ctx, src)
-	if err != nil {
-		t.Fatalf("Open(src): %v", err)
-	}
-	defer r.Close()
-	n, err := d.Append(ctx, dst, 4, r)
-	if err != nil {
-		t.Fatalf("Append(dst, 4, src): %v", err)
-	}
-	if got, want := n, int64(len(piece)); got != want {
-		t.Errorf("Append wrote %d bytes, want %d", got, want)
-	}
-	if got, want := content(t, d, dst), "head"+string(piece); got != want {
-		t.Errorf("dst = %q… (%d bytes), want %q… (%d bytes)", clip(got), len(got), clip(want), len(want))
-	}
-}
-
-func TestOpenAndSeek(t *testing.T) {
-	ctx := context.Background()
-	d, _ := newDir(t)
-	key := blob.NewKey()
-	mustAppend(t, d, key, 0, "hello world")
-	r, err := d.Open(ctx, key)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	defer r.Close()
-	size, err := r.Seek(0, io.SeekEnd)
-	if err != nil {
-		t.Fatalf("Seek(end): %v", err)
-	}
-	if got, want := size, int64(11); got != want {
-		t.Errorf("size = %d, want %d", got, want)
-	}
-	if _, err := r.Seek(6, io.SeekStart); err != nil {
-		t.Fatalf("Seek(6): %v", err)
-	}
-	b, err := io.ReadAll(r)
-	if err != nil {
-		t.Fatalf("ReadAll: %v", err)
-	}
-	if got, want := string(b), "world"; got != want {
-		t.Errorf("read after Seek(6) = %q, want %q", got, want)
-	}
-
-	if _, err := d.Open(ctx, blob.NewKey()); !errors.Is(err, blob.ErrNotFound) {
-		t.Errorf("Open(missing) error = %v, want ErrNotFound", err)
-	}
-}
-
-func TestTruncate(t *testing.T) {
-	for _, tt := range []struct {
-		description string
-		size        int64
-		want        string
-	}{
-		{"cuts to a shorter size", 5, "hello"},
-		{"cuts to empty", 0, ""},
-		{"the same size is a no-op", 11, "hello world"},
-		{"never grows an object", 100, "hello world"},
-	} {
-		t.Run(tt.description, func(t *testing.T) {
-			d, _ := newDir(t)
-			key := blob.NewKey()
-			mustAppend(t, d, key, 0, "hello world")
-			if err := d.Truncate(context.Background(), key, tt.size); err != nil {
-				t.Fatalf("Truncate(%d): %v", tt.size, err)
-			}
-			if got, want := content(t, d, key), tt.want; got != want {
-				t.Errorf("object = %q, want %q", got, want)
-			}
-		})
-	}
-	d, _ := newDir(t)
-	if err := d.Truncate(context.Background(), blob.NewKey(), 0); !errors.Is(err, blob.ErrNotFound) {
-		t.Errorf("Truncate(missing) error = %v, want ErrNotFound", err)
-	}
-}
-
-func TestDelete(t *testing.T) {
-	ctx := context.Background()
-	d, _ := newDir(t)
-	key, other := blob.NewKey(), blob.NewKey()
-	mustAppend(t, d, key, 0, "x")
-	mustAppend(t, d, other, 0, "y")
-	if err := d.Delete(ctx, key); err != nil {
-		t.Fatalf("Delete: %v", err)
-	}
-	if got, want := content(t, d, key), "<missing>"; got != want {
-		t.Errorf("deleted object = %q, want %q", got, want)
-	}
-	if got, want := content(t, d, other), "y"; got != want {
-		t.Errorf("other object = %q, want %q", got, want)
-	}
-	if err := d.Delete(ctx, key); err != nil {
-		t.Errorf("Delete(already deleted) = %v, want nil", err)
-	}
-	if err := d.Delete(ctx, blob.NewKey()); err != nil {
-		t.Errorf("Delete(never created) = %v, want nil", err)
-	}
-}
-
-// List reports exactly the objects: every key once, and no file that is
-// not an object (stray files in the root or in a fan-out directory).
-func TestList(t *testing.T) {
+// Parts whose offsets are known are written into the object's file in
+// place: nothing is written anywhere else, and completing copies nothing.
+func TestPartsInOrderAreWrittenInPlace(t *testing.T) {
 	ctx := context.Background()
 	d, root := newDir(t)
-	var want []string
-	for range 20 {
-		k := blob.NewKey()
-		mustAppend(t, d, k, 0, k)
-		want = append(want, k)
+	data := blobtest.Payload(1, 2*blobtest.PartSize+99)
+	u, err := d.CreateMultipart(ctx, blob.NewKey())
+	if err != nil {
+		t.Fatal(err)
 	}
-	// Keys sharing their first two characters share a directory.
-	for _, k := range []string{"AAone", "AAtwo", "ABC"} {
-		mustAppend(t, d, k, 0, k)
-		want = append(want, k)
+	var ps []blob.Part
+	for i, off := 0, int64(0); off < int64(len(data)); i++ {
+		end := min(off+blobtest.PartSize, int64(len(data)))
+		p, err := d.WritePart(ctx, u, blob.Part{Number: i + 1, Size: end - off, Offset: off}, bytes.NewReader(data[off:end]))
+		if err != nil {
+			t.Fatalf("WritePart(%d): %v", i+1, err)
+		}
+		if p.ETag != "" {
+			t.Errorf("part %d has ETag %q, want none: written in place", i+1, p.ETag)
+		}
+		ps = append(ps, blob.Part{Number: i + 1, Size: end - off, Offset: off})
+		off = end
 	}
-	gone := blob.NewKey()
-	mustAppend(t, d, gone, 0, "x")
-	if err := d.Delete(ctx, gone); err != nil {
-		t.Fatalf("Delete: %v", err)
+	if got := files(t, root); len(got) != 1 || got[0] != u.Key {
+		t.Errorf("files = %v, want only the object %s", got, u.Key)
 	}
-	for _, stray := range []string{
-		filepath.Join(root, "README"),
-		filepath.Join(root, "AA", "AAone.swp"),
-		filepath.Join(root, "AA", "ZZnotmine"),
-	} {
-		if err := os.WriteFile(stray, []byte("stray"), 0o600); err != nil {
-			t.Fatalf("write stray file: %v", err)
+	if err := d.CompleteMultipart(ctx, u, ps); err != nil {
+		t.Fatalf("CompleteMultipart: %v", err)
+	}
+	if got := blobtest.Read(t, d, u.Key); !bytes.Equal(got, data) {
+		t.Errorf("object differs from the parts written")
+	}
+}
+
+// A write cut off midway (a crash, a client gone) leaves debris where its
+// part goes, or past the end; the part written again, and completion,
+// leave exactly the recorded parts.
+func TestDebrisOfAnInterruptedWrite(t *testing.T) {
+	ctx := context.Background()
+	d, _ := newDir(t)
+	data := blobtest.Payload(2, blobtest.PartSize+1000)
+	u, err := d.CreateMultipart(ctx, blob.NewKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := errors.New("client went away")
+	// The last part is cut off after 600 of its 1000 bytes, and then some
+	// debris lands past the end of the object.
+	last := blob.Part{Number: 2, Size: 1000, Offset: blobtest.PartSize}
+	if _, err := d.WritePart(ctx, u, last, io.MultiReader(bytes.NewReader(data[blobtest.PartSize:blobtest.PartSize+600]), errReader{cut})); !errors.Is(err, cut) {
+		t.Fatalf("cut-off WritePart: %v, want %v", err, cut)
+	}
+	if _, err := d.WritePart(ctx, u, blob.Part{Number: 3, Size: 4096, Offset: blobtest.PartSize + 1000}, bytes.NewReader(make([]byte, 4096))); err != nil {
+		t.Fatalf("debris write: %v", err)
+	}
+	ps := []blob.Part{{Number: 1, Size: blobtest.PartSize, Offset: 0}, {Number: 2, Size: 1000, Offset: blobtest.PartSize}}
+	for _, p := range ps {
+		if _, err := d.WritePart(ctx, u, p, bytes.NewReader(data[p.Offset:p.Offset+p.Size])); err != nil {
+			t.Fatalf("WritePart(%d): %v", p.Number, err)
 		}
 	}
-
-	var got []string
-	if err := d.List(ctx, func(k string) error { got = append(got, k); return nil }); err != nil {
-		t.Fatalf("List: %v", err)
+	if err := d.CompleteMultipart(ctx, u, ps); err != nil {
+		t.Fatalf("CompleteMultipart: %v", err)
 	}
-	slices.Sort(got)
-	slices.Sort(want)
-	if !slices.Equal(got, want) {
-		t.Errorf("List =\n%v\nwant\n%v", got, want)
+	if got := blobtest.Read(t, d, u.Key); !bytes.Equal(got, data) {
+		t.Errorf("object = %d bytes that differ from the %d recorded", len(got), len(data))
 	}
+}
 
-	stop := errors.New("stop")
-	calls := 0
-	err := d.List(ctx, func(string) error { calls++; return stop })
-	if !errors.Is(err, stop) || calls != 1 {
-		t.Errorf("List with a failing callback: error = %v after %d calls, want %v after 1", err, calls, stop)
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }
+
+// A part of unknown length (size -1) is written whole.
+func TestPartOfUnknownLength(t *testing.T) {
+	ctx := context.Background()
+	d, _ := newDir(t)
+	data := blobtest.Payload(3, blobtest.PartSize+3)
+	u, err := d.CreateMultipart(ctx, blob.NewKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ps []blob.Part
+	for i, off := range []int64{0, blobtest.PartSize} {
+		end := min(off+blobtest.PartSize, int64(len(data)))
+		known := off
+		if i == 1 {
+			known = -1 // Written aside, as a part out of order.
+		}
+		p, err := d.WritePart(ctx, u, blob.Part{Number: i + 1, Size: -1, Offset: known}, bytes.NewReader(data[off:end]))
+		if err != nil || p.Size != end-off {
+			t.Fatalf("WritePart(%d) = %+v, %v; want size %d", i+1, p, err, end-off)
+		}
+		ps = append(ps, p)
+	}
+	if err := d.CompleteMultipart(ctx, u, ps); err != nil {
+		t.Fatalf("CompleteMultipart: %v", err)
+	}
+	if got := blobtest.Read(t, d, u.Key); !bytes.Equal(got, data) {
+		t.Errorf("object differs from the parts written")
+	}
+}
+
+func TestWriteStopsWhenContextIsDone(t *testing.T) {
+	d, _ := newDir(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := d.Put(ctx, blob.NewKey(), 10, strings.NewReader("0123456789")); !errors.Is(err, context.Canceled) {
+		t.Errorf("Put with a done context: %v, want context.Canceled", err)
 	}
 }
 
@@ -396,32 +174,25 @@ func TestInvalidKeysAreRefused(t *testing.T) {
 		t.Fatalf("write victim: %v", err)
 	}
 	for _, key := range []string{
-		"",
-		"ab",
-		"../victim",
-		"..",
-		"../../etc/passwd",
-		"ab/cd",
-		"ab\\cd",
-		"/abs",
-		"ab cd",
-		"abc.",
-		"abc\x00",
+		"", "ab", "../victim", "..", "../../etc/passwd", "ab/cd", "ab\\cd", "/abs", "ab cd", "abc.", "abc\x00",
 		strings.Repeat("a", 65),
 	} {
 		t.Run(key, func(t *testing.T) {
-			if _, err := d.Append(ctx, key, 0, strings.NewReader("x")); err == nil {
-				t.Errorf("Append(%q) succeeded", key)
+			if _, err := d.Put(ctx, key, 1, strings.NewReader("x")); err == nil {
+				t.Errorf("Put(%q) succeeded", key)
 			}
 			if r, err := d.Open(ctx, key); err == nil {
 				r.Close()
 				t.Errorf("Open(%q) succeeded", key)
 			}
-			if err := d.Truncate(ctx, key, 0); err == nil {
-				t.Errorf("Truncate(%q) succeeded", key)
-			}
 			if err := d.Delete(ctx, key); err == nil {
 				t.Errorf("Delete(%q) succeeded", key)
+			}
+			if _, err := d.CreateMultipart(ctx, key); err == nil {
+				t.Errorf("CreateMultipart(%q) succeeded", key)
+			}
+			if _, err := d.AdoptPart(ctx, blob.Upload{Key: "abcdef", ID: "abcdef"}, blob.Part{Number: 1}, key); err == nil {
+				t.Errorf("AdoptPart(%q) succeeded", key)
 			}
 		})
 	}
@@ -439,28 +210,54 @@ func TestInvalidKeysAreRefused(t *testing.T) {
 }
 
 func TestNewKeyIsValidAndFresh(t *testing.T) {
-	ctx := context.Background()
-	d, _ := newDir(t)
 	seen := map[string]bool{}
 	for range 1000 {
 		k := blob.NewKey()
-		if seen[k] {
-			t.Fatalf("NewKey repeated %s", k)
+		if seen[k] || !blob.ValidKey(k) || len(k) != 26 {
+			t.Fatalf("NewKey = %q: repeated, invalid or not 26 characters", k)
 		}
 		seen[k] = true
 	}
-	k := blob.NewKey()
-	if got, want := len(k), 26; got != want {
-		t.Errorf("len(NewKey()) = %d, want %d", got, want)
-	}
-	if _, err := d.Append(ctx, k, 0, strings.NewReader("x")); err != nil {
-		t.Errorf("Append(NewKey()): %v", err)
+}
+
+// Exact hands out exactly the announced bytes, and holds back the last
+// one until the reader under it has ended.
+func TestExact(t *testing.T) {
+	for _, tt := range []struct {
+		description string
+		data        string
+		size        int64
+		want        error
+	}{
+		{"exactly the size", "hello", 5, nil},
+		{"one byte short", "hell", 5, blob.ErrLength},
+		{"one byte over", "hello!", 5, blob.ErrLength},
+		{"empty and expected empty", "", 0, nil},
+		{"unknown size", "anything", -1, nil},
+	} {
+		t.Run(tt.description, func(t *testing.T) {
+			got, err := io.ReadAll(blob.Exact(&oneByteReader{s: tt.data}, tt.size))
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("ReadAll = %q, %v; want error %v", got, err, tt.want)
+			}
+			if tt.want == nil && string(got) != tt.data {
+				t.Errorf("ReadAll = %q, want %q", got, tt.data)
+			}
+			if tt.want != nil && int64(len(got)) >= tt.size {
+				t.Errorf("handed out %d bytes of a body of the wrong length; the last must be held back", len(got))
+			}
+		})
 	}
 }
 
-func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40]
+// oneByteReader returns its bytes one per Read, and io.EOF on its own.
+type oneByteReader struct{ s string }
+
+func (r *oneByteReader) Read(p []byte) (int, error) {
+	if r.s == "" {
+		return 0, io.EOF
 	}
-	return s
+	p[0] = r.s[0]
+	r.s = r.s[1:]
+	return 1, nil
 }

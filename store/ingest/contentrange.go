@@ -63,6 +63,22 @@ func (r Range) first() bool {
 	return true
 }
 
+// number is the piece's part number in the blob store: the part number,
+// 1 for a whole file, and in bytes mode the first byte divided by 5 MiB,
+// plus one. Every range but the last holds at least 5 MiB and ranges
+// never overlap, so two ranges never share a number, and the largest
+// total (MaxTotalBytes, exactly 10,000 times 5 MiB) keeps it within the
+// blob store's 10,000.
+func (r Range) number() int {
+	switch r.Mode {
+	case Parts:
+		return r.Part
+	case Bytes:
+		return int(r.From/MinPartSize) + 1
+	}
+	return 1
+}
+
 // length is the number of bytes a bytes-mode range declares.
 func (r Range) length() int64 { return r.To - r.From + 1 }
 

@@ -1,6 +1,10 @@
 package ingest
 
-import "fmt"
+import (
+	"context"
+	"errors"
+	"fmt"
+)
 
 // Error is a refusal of an upload request that the client can act on. The
 // API layer maps Code to an HTTP status and an api.video problem document.
@@ -65,4 +69,34 @@ const (
 	// CodeNoSpace (uplink): the disk is full; the piece was not kept and
 	// can be sent again once there is space.
 	CodeNoSpace = "insufficient-storage"
+	// CodePartInFlight (uplink): another request is receiving the same
+	// part; this one was refused before its body was read, and can be
+	// sent again once the other ends (a client that gave up on a
+	// connection the server still reads from).
+	CodePartInFlight = "upload-part-in-flight"
+	// CodeTooManyParts (uplink): the upload, or its link, has as many
+	// parts in flight as it may; send this one again later.
+	CodeTooManyParts = "upload-too-many-parts"
 )
+
+// refused counts a refused piece with m by the reason its error gives,
+// unless it is the refusal of an abandoned upload, which tryAbandon
+// counted once when it abandoned the upload.
+func (s *Service) refused(m Metrics, err error) {
+	var e *Error
+	switch {
+	case errors.As(err, &e) && e.Code == CodeUploadAbandoned:
+	case errors.As(err, &e) && e.Code == CodeFileTooLarge:
+		m.UploadFailed("too_large")
+	case errors.As(err, &e) && e.Code == CodeNoSpace:
+		m.UploadFailed("no_space")
+	case errors.As(err, &e) && (e.Code == CodePartInFlight || e.Code == CodeTooManyParts):
+		m.UploadFailed("busy")
+	case errors.As(err, &e):
+		m.UploadFailed("refused")
+	case errors.Is(err, context.Canceled):
+		m.UploadFailed("interrupted")
+	default:
+		m.UploadFailed("error")
+	}
+}

@@ -3,195 +3,101 @@ package ingest
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
+	"time"
 
 	"github.com/uplink-video/uplink/store"
 	"github.com/uplink-video/uplink/store/blob"
 )
 
-// releaseTail drains the video's staged pieces into its source and lets go
-// of the tail, draining again if a piece was committed meanwhile.
-func (s *Service) releaseTail(videoID string, l *videoLock) {
-	completed := false
-	for {
-		if s.drain(context.Background(), videoID, l) {
-			completed = true
-		}
-		if l.releaseTail() {
-			break
-		}
-	}
-	if completed {
-		s.onComplete(videoID)
-	}
-}
-
-// drain appends, in order, the staged pieces that are next in line to the
-// video's source, and reports whether that completed the upload. The
-// caller holds the tail.
-func (s *Service) drain(ctx context.Context, videoID string, l *videoLock) (completed bool) {
-	for {
-		u, err := s.store.FindUpload(ctx, videoID)
-		if err != nil || u.Status != store.UploadUploading {
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				s.log.ErrorContext(ctx, "draining an upload", "video", videoID, "err", err)
-			}
-			return
-		}
-		next, ok := u.Part(nextSeq(u))
-		if !ok || !next.Staged() {
-			return
-		}
-		if err := s.appendStaged(ctx, u, next); err != nil {
-			s.log.ErrorContext(ctx, "moving a staged piece into its source", "video", videoID, "seq", next.Seq, "err", err)
-			return
-		}
-		s.afterSync()
-		l.state.Lock()
-		done, err := s.recordAppended(ctx, videoID, u, next)
-		l.state.Unlock()
-		if err != nil {
-			s.log.ErrorContext(ctx, "recording a moved piece", "video", videoID, "seq", next.Seq, "err", err)
-			return
-		}
-		if err := s.blobs.Delete(ctx, next.StagedKey); err != nil {
-			s.log.WarnContext(ctx, "deleting a moved piece's blob", "key", next.StagedKey, "err", err)
-		}
-		completed = completed || done
-	}
-}
-
-func (s *Service) appendStaged(ctx context.Context, u store.Upload, p store.Part) error {
-	r, err := s.blobs.Open(ctx, p.StagedKey)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	n, err := s.blobs.Append(ctx, u.SourceKey, u.SourceSize, r)
-	if err == nil && n != p.Size {
-		_ = s.blobs.Truncate(ctx, u.SourceKey, u.SourceSize)
-		err = fmt.Errorf("staged piece holds %d bytes, want %d", n, p.Size)
-	}
-	return err
-}
-
-// recordAppended records that piece p now sits at the end of the source,
-// where before holds the upload as it was when the copy started. It
-// reports whether that completed the upload.
-func (s *Service) recordAppended(ctx context.Context, videoID string, before store.Upload, p store.Part) (bool, error) {
+// finish assembles the object of an upload recorded completing and marks
+// it uploaded. A failure is logged and leaves the upload completing, for
+// the next call (the client's repeat of its last piece, or Reclaim).
+func (s *Service) finish(ctx context.Context, videoID string) {
+	ctx = context.WithoutCancel(ctx)
+	call(s.hooks.BeforeFinish)
 	u, err := s.store.FindUpload(ctx, videoID)
+	if err == nil && u.Status != store.UploadCompleting {
+		return // Finished meanwhile, by another caller.
+	}
+	if err == nil {
+		err = s.blobs.CompleteMultipart(ctx, blob.Upload{Key: u.SourceKey, ID: u.MultipartID}, blobParts(u.Parts))
+	}
+	if err == nil {
+		err = s.store.FinishUpload(ctx, videoID)
+		if errors.Is(err, store.ErrConflict) {
+			return // Finished meanwhile, by another caller.
+		}
+	}
 	if errors.Is(err, store.ErrNotFound) {
-		// Deleted or abandoned while the bytes were copied, after its
-		// blobs were removed: remove the source the copy recreated.
-		return false, s.blobs.Delete(ctx, before.SourceKey)
+		return // Deleted meanwhile.
+	}
+	if err != nil {
+		s.log.ErrorContext(ctx, "assembling an uploaded source; the cleanup job tries again", "video", videoID, "err", err)
+		return
+	}
+	s.completed(ctx, u)
+}
+
+// completed tells the metrics and the events that u's source is whole.
+func (s *Service) completed(ctx context.Context, u store.Upload) {
+	s.metricsOf(u).UploadCompleted()
+	s.events.UploadCompleted(context.WithoutCancel(ctx), u.VideoID)
+}
+
+// tryAbandon abandons u if its lease ran out and no request is receiving
+// a part of it: its rows go and its bytes are reclaimed. It reports
+// whether it did.
+func (s *Service) tryAbandon(ctx context.Context, u store.Upload) (bool, error) {
+	if ps, err := s.claims.InFlight(ctx, u.VideoID); err != nil || len(ps) > 0 {
+		return false, err
+	}
+	gone, err := s.store.AbandonUpload(ctx, u.VideoID, "no part arrived for "+s.lease.String())
+	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
+		return false, nil // Renewed, finished or deleted meanwhile.
 	}
 	if err != nil {
 		return false, err
 	}
-	if u.SourceSize != before.SourceSize {
-		return false, fmt.Errorf("source moved from %d to %d bytes during a drain", before.SourceSize, u.SourceSize)
-	}
-	now := s.store.Now()
-	p.Offset = u.SourceSize
-	u.SourceSize += p.Size
-	if u.Mode == store.ModePart {
-		u.AppendedParts++
-	}
-	u.UpdatedAt = now
-	done := complete(&u, now)
-	if err := s.store.SaveUpload(ctx, u, store.PartChange{Appended: &p}); err != nil {
-		return false, err
-	}
-	return done, nil
+	s.dropBytes(ctx, gone)
+	s.metricsOf(u).UploadFailed("abandoned")
+	s.events.UploadFailed(context.WithoutCancel(ctx), u.VideoID, store.EventAbandoned, "no part arrived for "+s.lease.String())
+	s.log.InfoContext(ctx, "abandoned an upload whose lease ran out", "video", u.VideoID, "lease_expired_at", u.LeaseExpiresAt)
+	return true, nil
 }
 
-// abandon gives up an upload whose lease ran out: its rows go, its bytes
-// are reclaimed, and the client is told to start again.
-func (s *Service) abandon(ctx context.Context, videoID string) error {
-	l := s.locks.get(videoID)
-	defer s.locks.put(videoID, l)
-	l.state.Lock()
-	defer l.state.Unlock()
-	u, err := s.store.FindUpload(ctx, videoID)
-	if err != nil {
-		return videoErr(videoID, err)
-	}
-	if !lapsed(u, s.store.Now()) {
-		return refuse(CodeUploadAbandoned, "videoId", "The upload changed state; send the piece again.")
-	}
-	return s.abandonLocked(ctx, u)
-}
-
-// abandonLocked is abandon for a caller that holds the state lock and has
-// checked that the lease ran out. It always returns an error for the
-// client, unless reclaiming itself failed.
-func (s *Service) abandonLocked(ctx context.Context, u store.Upload) error {
-	keys, err := s.store.AbandonUpload(ctx, u.VideoID)
+// abandon is tryAbandon for a request that found u lapsed: it returns the
+// refusal the request gets.
+func (s *Service) abandon(ctx context.Context, u store.Upload) error {
+	done, err := s.tryAbandon(ctx, u)
 	if err != nil {
 		return err
 	}
-	s.deleteBlobs(ctx, keys)
-	s.metrics.UploadFailed("abandoned")
-	s.log.InfoContext(ctx, "abandoned an upload whose lease ran out", "video", u.VideoID, "lease_expired_at", u.LeaseExpiresAt)
+	if !done {
+		return changedMeanwhile()
+	}
 	return refuse(CodeUploadAbandoned, "videoId",
 		"No piece of this upload arrived for %s, so it was abandoned and its bytes were deleted. Start the upload again.", s.lease)
 }
 
-// DeleteVideo deletes a video, its upload state and its bytes. Returns
-// store.ErrNotFound if there is no such video.
-func (s *Service) DeleteVideo(ctx context.Context, videoID string) error {
-	l := s.locks.get(videoID)
-	defer s.locks.put(videoID, l)
-	l.state.Lock()
-	u, uerr := s.store.FindUpload(ctx, videoID)
-	keys, err := s.store.DeleteVideo(ctx, videoID)
-	l.state.Unlock()
-	if err != nil {
-		return err
-	}
-	if uerr == nil && u.Status == store.UploadUploading {
-		s.metrics.UploadFailed("cancelled")
-	}
-	s.deleteBlobs(ctx, keys)
-	return nil
-}
-
-// OpenSource opens a completely uploaded video's source for reading.
-// Returns store.ErrNotFound if the video has no complete source.
-func (s *Service) OpenSource(ctx context.Context, videoID string) (io.ReadSeekCloser, error) {
-	u, err := s.store.FindUpload(ctx, videoID)
-	if err != nil {
-		return nil, err
-	}
-	if u.Status != store.UploadUploaded {
-		return nil, fmt.Errorf("ingest: source of %s is incomplete: %w", videoID, store.ErrNotFound)
-	}
-	return s.blobs.Open(ctx, u.SourceKey)
-}
-
-func (s *Service) deleteBlobs(ctx context.Context, keys []string) {
-	for _, k := range keys {
-		if err := s.blobs.Delete(ctx, k); err != nil {
-			s.log.ErrorContext(ctx, "deleting a blob", "key", k, "err", err)
-		}
-	}
-}
-
-// Report counts what a maintenance pass reclaimed.
+// Report counts what a maintenance pass did.
 type Report struct {
-	Abandoned  int // Uploads whose lease ran out.
-	Orphans    int // Blobs no row referred to.
-	Trimmed    int // Blobs cut back to their recorded length.
-	Drained    int // Uploads whose staged pieces were moved in.
-	Unexpected int // Blobs shorter than recorded, or missing: lost bytes.
+	Abandoned int // Uploads whose lease ran out.
+	Orphans   int // Objects and blob store uploads no row referred to.
+	Finished  int // Uploads whose assembly a crash or a failure interrupted.
+	Missing   int // Sources recorded complete whose object is gone or short: lost bytes.
 }
 
-// Reclaim abandons every upload whose lease ran out, deletes blobs that
-// no row refers to, and moves in staged pieces that are ready. That last
-// step retries a move that failed (a full disk, say) after every piece
-// was acknowledged, when no further request would trigger it. It is safe
-// to run while uploads are in progress.
+// OrphanAge is how old an object or blob store upload must be before
+// Reclaim removes it for want of a row: a request may have written it a
+// moment ago and not yet recorded it. A write in progress keeps its
+// object's modification time fresh, and a body that stops arriving is
+// cut off long before this.
+const OrphanAge = time.Hour
+
+// Reclaim abandons every upload whose lease ran out, finishes the uploads
+// left completing, and removes the objects and blob store uploads that no
+// row refers to and that are older than OrphanAge. It is safe to run while
+// uploads are in progress, from any process.
 func (s *Service) Reclaim(ctx context.Context) (Report, error) {
 	var r Report
 	lapsedUploads, err := s.store.FindLapsedUploads(ctx, s.store.Now())
@@ -199,107 +105,132 @@ func (s *Service) Reclaim(ctx context.Context) (Report, error) {
 		return r, err
 	}
 	for _, u := range lapsedUploads {
-		err := s.abandon(ctx, u.VideoID)
-		var ie *Error
-		if errors.As(err, &ie) && ie.Code == CodeUploadAbandoned {
-			r.Abandoned++
-		} else if err != nil && !errors.As(err, &ie) {
+		done, err := s.tryAbandon(ctx, u)
+		if err != nil {
 			return r, err
 		}
+		if done {
+			r.Abandoned++
+		}
 	}
-	var keys []string
-	if err := s.blobs.List(ctx, func(k string) error { keys = append(keys, k); return nil }); err != nil {
+	if r.Finished, err = s.finishStuck(ctx, s.store.Now().Add(-s.claim)); err != nil {
 		return r, err
 	}
-	var orphans []string
-	err = s.inflight.frozen(func(busy func(string) bool) error {
-		refs, err := s.store.BlobRefs(ctx)
-		if err != nil {
-			return err
-		}
-		for _, k := range keys {
-			if _, ok := refs[k]; !ok && !busy(k) {
-				orphans = append(orphans, k)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return r, err
-	}
-	s.deleteBlobs(ctx, orphans)
-	r.Orphans = len(orphans)
-	r.Drained, err = s.drainReady(ctx)
+	// The blob store's times come from its own clock (the file system's,
+	// or the object store's), which is real time.
+	r.Orphans, err = s.removeOrphans(ctx, time.Now().Add(-OrphanAge))
 	return r, err
 }
 
-// drainReady moves in the staged pieces of every upload whose next piece
-// waits aside, and returns how many uploads it drained. An upload whose
-// tail is held is left to the holder, which is told to drain.
-func (s *Service) drainReady(ctx context.Context) (int, error) {
-	drainable, err := s.store.FindDrainableUploads(ctx)
+// finishStuck finishes the uploads left completing since before t.
+func (s *Service) finishStuck(ctx context.Context, t time.Time) (int, error) {
+	stuck, err := s.store.FindCompletingUploads(ctx, t)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
-	for _, u := range drainable {
-		if next, ok := u.Part(nextSeq(u)); !ok || !next.Staged() {
-			continue
-		}
-		l := s.locks.get(u.VideoID)
-		if l.tryTail() {
-			s.releaseTail(u.VideoID, l)
+	for _, u := range stuck {
+		s.finish(ctx, u.VideoID)
+		if cur, err := s.store.FindUpload(ctx, u.VideoID); err == nil && cur.Status == store.UploadUploaded {
 			n++
 		}
-		s.locks.put(u.VideoID, l)
 	}
 	return n, nil
 }
 
-// Recover brings blobs in line with the metadata after a restart: it cuts
-// every blob back to its recorded length (dropping the debris of writes a
-// crash interrupted), reclaims orphans and lapsed uploads, and moves in
-// staged pieces that became ready just before the crash. Call it before
-// serving requests.
-func (s *Service) Recover(ctx context.Context) (Report, error) {
-	refs, err := s.store.BlobRefs(ctx)
-	if err != nil {
-		return Report{}, err
-	}
-	var trimmed, unexpected int
-	for k, size := range refs {
-		actual, err := s.blobSize(ctx, k)
-		switch {
-		case errors.Is(err, blob.ErrNotFound) && size == 0:
-			// A source that no piece has reached yet.
-		case errors.Is(err, blob.ErrNotFound):
-			unexpected++
-			s.log.ErrorContext(ctx, "a recorded blob is missing", "key", k, "size", size)
-		case err != nil:
-			return Report{}, err
-		case actual < size:
-			unexpected++
-			s.log.ErrorContext(ctx, "a recorded blob is shorter than its recorded length", "key", k, "size", size, "actual", actual)
-		case actual > size:
-			if err := s.blobs.Truncate(ctx, k, size); err != nil {
-				return Report{}, err
-			}
-			trimmed++
+// removeOrphans removes the objects and blob store uploads that no row
+// refers to, last changed before t.
+func (s *Service) removeOrphans(ctx context.Context, t time.Time) (int, error) {
+	var objects []blob.Info
+	if err := s.blobs.List(ctx, func(i blob.Info) error {
+		if i.Modified.Before(t) {
+			objects = append(objects, i)
 		}
+		return nil
+	}); err != nil {
+		return 0, err
 	}
-	// Reclaim also moves in the staged pieces that became ready just
-	// before the crash.
-	r, err := s.Reclaim(ctx)
-	r.Unexpected = unexpected
-	r.Trimmed = trimmed
-	return r, err
-}
-
-func (s *Service) blobSize(ctx context.Context, key string) (int64, error) {
-	f, err := s.blobs.Open(ctx, key)
+	var uploads []blob.Upload
+	if err := s.blobs.ListMultipart(ctx, func(u blob.Upload, started time.Time) error {
+		if started.Before(t) {
+			uploads = append(uploads, u)
+		}
+		return nil
+	}); err != nil {
+		return 0, err
+	}
+	// The rows are read after the listings: an object recorded in
+	// between is in the rows, and one listed but not recorded is old.
+	refs, err := s.store.BlobRefs(ctx)
 	if err != nil {
 		return 0, err
 	}
-	defer f.Close()
-	return f.Seek(0, io.SeekEnd)
+	multiparts, err := s.store.MultipartRefs(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, o := range objects {
+		if refs[o.Key] {
+			continue
+		}
+		if err := s.blobs.Delete(ctx, o.Key); err != nil {
+			return n, err
+		}
+		n++
+	}
+	for _, u := range uploads {
+		if multiparts[u.Key] == u.ID {
+			continue
+		}
+		if err := s.blobs.AbortMultipart(ctx, u, nil); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// Recover brings the blobs in line with the metadata after a restart: it
+// finishes the uploads a crash left completing, abandons lapsed ones, and
+// removes orphans: all of them when no other process shares the stores
+// (Config.Shared), and those old enough otherwise (see Reclaim). It also checks that every
+// complete source is there, whole. Call it before serving requests.
+func (s *Service) Recover(ctx context.Context) (Report, error) {
+	// A crash left these completing; a process that shares the store may
+	// be finishing some, which finish copes with.
+	finished, err := s.finishStuck(ctx, s.store.Now())
+	if err != nil {
+		return Report{}, err
+	}
+	r, err := s.Reclaim(ctx)
+	if err != nil {
+		return r, err
+	}
+	r.Finished += finished
+	if !s.shared {
+		// No other process writes to these stores, and this one serves
+		// no request yet: whatever no row refers to is the debris of
+		// the crash, however fresh.
+		n, err := s.removeOrphans(ctx, time.Now().Add(time.Second))
+		if err != nil {
+			return r, err
+		}
+		r.Orphans += n
+	}
+	sizes := map[string]int64{}
+	if err := s.blobs.List(ctx, func(i blob.Info) error { sizes[i.Key] = i.Size; return nil }); err != nil {
+		return r, err
+	}
+	complete, err := s.store.CompleteSources(ctx)
+	if err != nil {
+		return r, err
+	}
+	for k, want := range complete {
+		if got, ok := sizes[k]; !ok || got < want {
+			r.Missing++
+			s.log.ErrorContext(ctx, "a recorded source is missing from the blob store, or shorter than recorded", "key", k, "size", want, "found", got)
+		}
+	}
+	return r, nil
 }

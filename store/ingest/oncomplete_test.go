@@ -1,6 +1,7 @@
 package ingest_test
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"testing"
@@ -8,13 +9,18 @@ import (
 	"github.com/uplink-video/uplink/store/ingest"
 )
 
-// completions records the calls of Config.OnComplete.
+// completions records the completions Config.Events hears of.
 type completions struct {
+	ingest.NoEvents
 	mu  sync.Mutex
 	ids []string
 }
 
-func (c *completions) add(id string) { c.mu.Lock(); defer c.mu.Unlock(); c.ids = append(c.ids, id) }
+func (c *completions) UploadCompleted(_ context.Context, id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ids = append(c.ids, id)
+}
 
 func (c *completions) list() []string {
 	c.mu.Lock()
@@ -26,7 +32,7 @@ func (c *completions) list() []string {
 // completions.
 func withCompletions(e *env) *completions {
 	c := &completions{}
-	e.svc = ingest.New(e.store, e.blobs, ingest.Config{Lease: e.lease, OnComplete: c.add})
+	e.svc = ingest.New(e.store, e.blobs, ingest.Config{Lease: e.lease, Events: c})
 	return c
 }
 

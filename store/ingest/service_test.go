@@ -85,7 +85,7 @@ func TestReclaimLeavesPiecesInFlightAlone(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := e.svc.Begin(ctx, ingest.Request{Token: tok, Range: rng, VideoID: tt.before(id)})
+			p, err := e.svc.Begin(ctx, ingest.Request{Token: tok, Range: rng, VideoID: tt.before(id), Size: -1})
 			if err != nil {
 				t.Fatalf("Begin: %v", err)
 			}
@@ -146,7 +146,7 @@ func TestReclaimDuringUploads(t *testing.T) {
 			}
 		}
 	}()
-	_, errs := e.sendAll(reqs)
+	_, errs, _ := e.sendAll(reqs)
 	close(done)
 	wg.Wait()
 	for i, err := range errs {

@@ -89,7 +89,7 @@ func TestPartUploadClientShapes(t *testing.T) {
 			if err != nil {
 				t.Fatalf("FindUpload: %v", err)
 			}
-			if got, want := fmt.Sprint(u.Mode, u.TotalParts, u.AppendedParts, u.TotalBytes), fmt.Sprint("part", 3, 3, len(file)); got != want {
+			if got, want := fmt.Sprint(u.Mode, u.TotalParts, u.ReceivedParts, u.TotalBytes), fmt.Sprint("part", 3, 3, len(file)); got != want {
 				t.Errorf("mode, total parts, appended parts, total bytes = %s, want %s", got, want)
 			}
 			if len(e.logs.errors()) != 0 {
@@ -248,17 +248,6 @@ func TestPartsInAnyOrder(t *testing.T) {
 			}
 			e.checkSource(id, file)
 			e.checkNoStrayBlobs()
-			u, err := e.store.FindUpload(context.Background(), id)
-			if err != nil {
-				t.Fatalf("FindUpload: %v", err)
-			}
-			var offset int64
-			for _, p := range u.Parts {
-				if p.Staged() || p.Offset != offset {
-					t.Errorf("part %d: staged %v at offset %d, want in the source at %d", p.Seq, p.Staged(), p.Offset, offset)
-				}
-				offset += p.Size
-			}
 			if got, want := len(e.logs.errors()), 0; got != want {
 				t.Errorf("errors logged: %q", e.logs.errors())
 			}

@@ -383,11 +383,18 @@ type diskFull struct {
 	full *atomic.Bool
 }
 
-func (d diskFull) Append(ctx context.Context, key string, off int64, r io.Reader) (int64, error) {
+func (d diskFull) Put(ctx context.Context, key string, size int64, r io.Reader) (int64, error) {
 	if d.full.Load() {
 		r = &failAfter{r: r, n: 100}
 	}
-	return d.Store.Append(ctx, key, off, r)
+	return d.Store.Put(ctx, key, size, r)
+}
+
+func (d diskFull) WritePart(ctx context.Context, u blob.Upload, p blob.Part, r io.Reader) (blob.Part, error) {
+	if d.full.Load() {
+		r = &failAfter{r: r, n: 100}
+	}
+	return d.Store.WritePart(ctx, u, p, r)
 }
 
 // failAfter reads n bytes, then fails with a full disk.

@@ -75,8 +75,8 @@ func waitGrowing(t *testing.T, d *blob.Dir, key string, size int64) {
 }
 
 // checkBlobsMatchRows checks that the blob directory holds exactly the
-// blobs the rows refer to, each exactly as long as recorded: nothing
-// half-recorded, no debris of a refused piece, nothing lost.
+// objects the rows refer to: nothing half-recorded, no object of a refused
+// piece, nothing lost. (checkPrefix checks the bytes.)
 func checkBlobsMatchRows(t *testing.T, st *store.Store, d *blob.Dir) {
 	t.Helper()
 	ctx := context.Background()
@@ -84,18 +84,8 @@ func checkBlobsMatchRows(t *testing.T, st *store.Store, d *blob.Dir) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	maps.DeleteFunc(refs, func(_ string, n int64) bool { return n == 0 }) // Sources no byte reached yet.
-	got := map[string]int64{}
-	err = d.List(ctx, func(k string) error {
-		r, err := d.Open(ctx, k)
-		if err != nil {
-			return err
-		}
-		defer r.Close()
-		got[k], err = r.Seek(0, io.SeekEnd)
-		return err
-	})
-	if err != nil {
+	got := map[string]bool{}
+	if err := d.List(ctx, func(i blob.Info) error { got[i.Key] = true; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if !maps.Equal(got, refs) {

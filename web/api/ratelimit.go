@@ -16,16 +16,9 @@ var DefaultAuthLimit = ratelimit.Rate{PerMinute: 10, Burst: 20}
 // codeTooManyRequests is api.video's problem for a rate limit.
 const codeTooManyRequests = "too-many-requests"
 
-// limitAuth limits the /auth/* endpoints per client address; uplink's own
-// in-process requests are never limited.
+// limitAuth limits the /auth/* endpoints per client address.
 func (a *API) limitAuth(next echo.HandlerFunc) echo.HandlerFunc {
-	limited := a.authLimit.Middleware(a.refuseTooMany)(next)
-	return func(c echo.Context) error {
-		if isTrusted(c.Request().Context()) {
-			return next(c)
-		}
-		return limited(c)
-	}
+	return a.authLimit.Middleware(a.refuseTooMany)(next)
 }
 
 // refuseTooMany answers a request over a limit; Retry-After is set.

@@ -110,7 +110,7 @@ func (a *API) handleUpload(c echo.Context) error {
 		case isFile && piece != nil:
 			return a.problem(ingest.CodeMultipleFiles, "file", "Send one file part per request.")
 		case isFile:
-			piece, err = a.ingest.Begin(ctx, ingest.Request{Token: token, Range: rng, VideoID: vid})
+			piece, err = a.ingest.Begin(ctx, ingest.Request{Token: token, Range: rng, VideoID: vid, Size: fileSize(rng)})
 			if err != nil {
 				return err
 			}
@@ -149,6 +149,18 @@ func (a *API) handleUpload(c echo.Context) error {
 		return err
 	}
 	return writeJSON(c, http.StatusCreated, a.videoJSON(v))
+}
+
+// fileSize is the file part's length when the request says it before the
+// part: a byte range does. In part mode the body's Content-Length does not
+// tell it, because the official Node and Go clients send a videoId field
+// after the file (api-contract.md 6.5 and 7.4); the part is then written
+// until it ends (see package ingest).
+func fileSize(r ingest.Range) int64 {
+	if r.Mode == ingest.Bytes {
+		return r.To - r.From + 1
+	}
+	return -1
 }
 
 // fileName tells a file part from a plain field: a file part has a

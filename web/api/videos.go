@@ -426,7 +426,13 @@ func (a *API) handleVideoStatus(c echo.Context) error {
 }
 
 func ingestJSON(u store.Upload) *ingestStatus {
-	in := &ingestStatus{Status: u.Status, ReceivedBytes: []bytesRange{}}
+	// An upload whose parts are all in and whose source is being
+	// assembled is still uploading, as api.video knows the states.
+	status := u.Status
+	if status == store.UploadCompleting {
+		status = store.UploadUploading
+	}
+	in := &ingestStatus{Status: status, ReceivedBytes: []bytesRange{}}
 	if u.Status == store.UploadUploaded {
 		size := u.TotalBytes
 		in.Filesize = &size

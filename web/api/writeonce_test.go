@@ -11,18 +11,22 @@ import (
 )
 
 // countingBlobs is a blob.Store decorator that counts every byte written
-// through Append, the blob layer's one write path.
+// through Put and WritePart, the blob layer's write paths.
 type countingBlobs struct {
 	blob.Store
 	written *atomic.Int64
 }
 
-func (c countingBlobs) Append(ctx context.Context, key string, off int64, r io.Reader) (int64, error) {
-	return c.Store.Append(ctx, key, off, countingReader{r, c.written})
+func (c countingBlobs) Put(ctx context.Context, key string, size int64, r io.Reader) (int64, error) {
+	return c.Store.Put(ctx, key, size, countingReader{r, c.written})
 }
 
-// countingReader counts the bytes read through it: the bytes Append
-// writes, whether or not it succeeds.
+func (c countingBlobs) WritePart(ctx context.Context, u blob.Upload, p blob.Part, r io.Reader) (blob.Part, error) {
+	return c.Store.WritePart(ctx, u, p, countingReader{r, c.written})
+}
+
+// countingReader counts the bytes read through it: the bytes written,
+// whether or not the write succeeds.
 type countingReader struct {
 	r io.Reader
 	n *atomic.Int64

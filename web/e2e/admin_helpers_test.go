@@ -7,15 +7,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
@@ -23,12 +20,9 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
-	"github.com/uplink-video/uplink/store"
-	"github.com/uplink-video/uplink/store/blob"
-	"github.com/uplink-video/uplink/store/ingest"
 	"github.com/uplink-video/uplink/web"
 	"github.com/uplink-video/uplink/web/account"
-	"github.com/uplink-video/uplink/web/links"
+	"github.com/uplink-video/uplink/web/webtest"
 )
 
 // Helpers of the dashboard's browser tests (admin_test.go). They build on
@@ -45,42 +39,15 @@ type adminApp struct {
 
 // newAdminApp serves the application as newApp does, with an API key
 // (web.Deps.ExtraAPIKey) and an admin account made with account.Create, as
-// "uplink admin create" makes one. It repeats newApp's setup because the
-// key must be in web.Deps before web.New, and newApp takes no options.
+// "uplink admin create" makes one.
 func newAdminApp(t *testing.T) *adminApp {
 	t.Helper()
-	dir := t.TempDir()
-	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
-	st, err := store.Open(context.Background(), filepath.Join(dir, "uplink.db"), store.WithClock(func() time.Time { return now }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	blobs, err := blob.NewDir(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tw := &testWriter{t: t}
-	t.Cleanup(tw.stop)
-	log := slog.New(slog.NewTextHandler(tw, &slog.HandlerOptions{Level: slog.LevelError}))
-	ing := ingest.New(st, blobs, ingest.Config{Lease: 2 * time.Hour, Logger: log})
-
 	const apiKey = "e2e-admin-test-api-key-0123456789"
-	rec := &recorder{}
-	srv := httptest.NewUnstartedServer(rec)
-	base := "http://" + srv.Listener.Addr().String()
-	d := web.Deps{Store: st, Ingest: ing, PublicURL: base, ChunkSize: chunk, Logger: log, ExtraAPIKey: apiKey}
-	d.API = web.NewAPI(d)
-	d.Links = web.LocalLinks(st, d.API, links.Config{PublicURL: base, ChunkSize: chunk, Lease: 2 * time.Hour, Logger: log})
-	rec.next = web.New(d)
-	srv.Start()
-	t.Cleanup(srv.Close)
-
 	a := &adminApp{
-		app:   &app{URL: base, store: st, ingest: ing, links: d.Links, rec: rec},
+		app:   startApp(t, webtest.WithDeps(func(d *web.Deps) { d.ExtraAPIKey = apiKey })),
 		Email: "admin@example.com", Password: "correct horse battery staple", APIKey: apiKey,
 	}
-	if _, _, err := account.Create(context.Background(), st, a.Email, a.Password); err != nil {
+	if _, _, err := account.Create(context.Background(), a.store, a.Email, a.Password); err != nil {
 		t.Fatalf("create the admin: %v", err)
 	}
 	return a

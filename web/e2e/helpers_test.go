@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"math/rand"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -23,10 +22,9 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/uplink-video/uplink/store"
-	"github.com/uplink-video/uplink/store/blob"
 	"github.com/uplink-video/uplink/store/ingest"
-	"github.com/uplink-video/uplink/web"
 	"github.com/uplink-video/uplink/web/links"
+	"github.com/uplink-video/uplink/web/webtest"
 )
 
 const (
@@ -54,33 +52,23 @@ type app struct {
 // temporary directory, and links whose parts are 5 MiB.
 func newApp(t *testing.T) *app {
 	t.Helper()
-	dir := t.TempDir()
-	// A fixed clock: nothing in these tests waits on the store's time.
-	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
-	st, err := store.Open(context.Background(), filepath.Join(dir, "uplink.db"), store.WithClock(func() time.Time { return now }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	blobs, err := blob.NewDir(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tw := &testWriter{t: t}
-	t.Cleanup(tw.stop) // cleanups run in reverse: after srv.Close below
-	log := slog.New(slog.NewTextHandler(tw, &slog.HandlerOptions{Level: slog.LevelError}))
-	ing := ingest.New(st, blobs, ingest.Config{Lease: 2 * time.Hour, Logger: log})
+	return startApp(t)
+}
 
+// startApp starts the application with the options given, behind the
+// recorder of the uploader's requests, with its errors in the test log.
+func startApp(t *testing.T, opts ...webtest.Option) *app {
+	t.Helper()
+	tw := &testWriter{t: t}
+	t.Cleanup(tw.stop) // Cleanups run in reverse: after the server closes.
+	log := slog.New(slog.NewTextHandler(tw, &slog.HandlerOptions{Level: slog.LevelError}))
 	rec := &recorder{}
-	srv := httptest.NewUnstartedServer(rec)
-	base := "http://" + srv.Listener.Addr().String()
-	d := web.Deps{Store: st, Ingest: ing, PublicURL: base, ChunkSize: chunk, Logger: log}
-	d.API = web.NewAPI(d)
-	d.Links = web.LocalLinks(st, d.API, links.Config{PublicURL: base, ChunkSize: chunk, Lease: 2 * time.Hour, Logger: log})
-	rec.next = web.New(d)
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return &app{URL: base, store: st, ingest: ing, links: d.Links, rec: rec}
+	opts = append([]webtest.Option{
+		webtest.WithChunkSize(chunk), webtest.WithLogger(log),
+		webtest.WithHandler(func(h http.Handler) http.Handler { rec.next = h; return rec }),
+	}, opts...)
+	w := webtest.Start(t, opts...)
+	return &app{URL: w.URL, store: w.Store, ingest: w.Ingest, links: w.Links, rec: rec}
 }
 
 // testWriter sends the application's errors to the test log,

@@ -1,6 +1,6 @@
 package links_test
 
-// Benchmark of the link proxy hop (issue 6). It runs only with -bench:
+// Benchmark of a part through a link. It runs only with -bench:
 //
 //	go test -run '^$' -bench . -benchmem ./web/links
 
@@ -8,37 +8,22 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/uplink-video/uplink/store"
-	"github.com/uplink-video/uplink/store/blob"
 	"github.com/uplink-video/uplink/store/ingest"
-	"github.com/uplink-video/uplink/web"
 	"github.com/uplink-video/uplink/web/links"
+	"github.com/uplink-video/uplink/web/webtest"
 )
 
 // BenchmarkPutPart sends in-order 16 MiB parts of one upload through a
-// link: the link's checks, the SHA-256 of the file, and the hop to the
-// token endpoint through the in-process transport, down to a real blob
-// directory and SQLite file.
+// link: the link's checks, the SHA-256 of the file, and the upload
+// service, down to a real blob directory and SQLite file.
 func BenchmarkPutPart(b *testing.B) {
 	const size = 16 << 20
 	ctx := context.Background()
-	dir := b.TempDir()
-	st, err := store.Open(ctx, filepath.Join(dir, "uplink.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	blobs, err := blob.NewDir(filepath.Join(dir, "blobs"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	ing := ingest.New(st, blobs, ingest.Config{})
-	api := web.NewAPI(web.Deps{Store: st, Ingest: ing, PublicURL: "http://uplink.test"})
-	svc := web.LocalLinks(st, api, links.Config{PublicURL: "http://uplink.test", ChunkSize: size, Lease: time.Hour})
+	svc := webtest.Start(b, webtest.WithChunkSize(size), webtest.WithLease(time.Hour)).Links
 	l, err := svc.Create(ctx, links.Spec{Label: "bench"})
 	if err != nil {
 		b.Fatal(err)

@@ -7,16 +7,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/uplink-video/uplink/store"
-	"github.com/uplink-video/uplink/store/blob"
-	"github.com/uplink-video/uplink/store/ingest"
-	"github.com/uplink-video/uplink/web"
 	"github.com/uplink-video/uplink/web/links"
+	"github.com/uplink-video/uplink/web/webtest"
 )
 
 // FuzzLinkID checks how a link ID from a request is read: validLinkID
@@ -30,20 +27,8 @@ import (
 // Run it with: go test -run='^$' -fuzz='^FuzzLinkID$' ./web/links
 func FuzzLinkID(f *testing.F) {
 	ctx := context.Background()
-	dir := f.TempDir()
-	st, err := store.Open(ctx, filepath.Join(dir, "uplink.db"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { st.Close() })
-	blobs, err := blob.NewDir(filepath.Join(dir, "blobs"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	deps := web.Deps{Store: st, Ingest: ingest.New(st, blobs, ingest.Config{}), PublicURL: "http://uplink.test", ChunkSize: chunk}
-	deps.API = web.NewAPI(deps)
-	deps.Links = web.LocalLinks(st, deps.API, links.Config{PublicURL: deps.PublicURL, ChunkSize: chunk})
-	handler := web.New(deps)
+	w := webtest.Start(f, webtest.WithChunkSize(chunk))
+	deps, handler := w.Deps, w.Echo
 	real, err := deps.Links.Create(ctx, links.Spec{Label: "the one link"})
 	if err != nil {
 		f.Fatal(err)

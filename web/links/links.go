@@ -1,11 +1,12 @@
-// Package links implements delegated upload links: minting a link backed
-// by an upload token, and the rules every upload through a link passes
-// before its bytes reach the token upload endpoint.
+// Package links implements delegated upload links: minting a link, and
+// the rules every upload through a link passes before its bytes are
+// stored.
 //
-// A link's token never leaves the server. The uploader's browser talks to
-// the link's endpoints; this package checks the link, then streams each
-// part to the token upload endpoint with the token attached. The endpoint
-// is uplink's own by default, or a remote api.video-compatible host.
+// The uploader's browser talks to the link's endpoints; this package
+// checks the link and the part, then hands the bytes to a backend: this
+// server's upload service, called in process with typed values (Local),
+// or a remote api.video-compatible host, reached over HTTP with an upload
+// token of the upload's own that never leaves the server (Upstream).
 //
 // Parts go through in order, one at a time per upload. That lets the
 // server check the file type on the first bytes before anything else is
@@ -26,19 +27,8 @@ import (
 
 	"github.com/uplink-video/uplink/store"
 	"github.com/uplink-video/uplink/store/ingest"
-	"github.com/uplink-video/uplink/web/apivideo"
 	"github.com/uplink-video/uplink/web/sniff"
 )
-
-// backend is the token upload endpoint behind the links, with the calls
-// needed to manage its tokens and videos.
-type backend interface {
-	CreateToken(ctx context.Context, ttl int) (string, error)
-	DeleteToken(ctx context.Context, token string) error
-	CreateVideo(ctx context.Context, v apivideo.NewVideo) (apivideo.Video, error)
-	DeleteVideo(ctx context.Context, videoID string) error
-	UploadPart(ctx context.Context, p apivideo.Part) (apivideo.Video, error)
-}
 
 // Service mints links and runs uploads through them.
 type Service struct {
@@ -48,53 +38,14 @@ type Service struct {
 	chunkSize int64
 	lease     time.Duration
 	log       *slog.Logger
-	events    EventSink // May be nil.
-	metrics   Metrics   // Never nil.
+	events    ingest.Events  // Never nil.
+	metrics   ingest.Metrics // Never nil.
 	inFlight  progressTable
 }
 
-// Metrics hears what happens to uploads through links, to count it. Its
-// methods must be safe for concurrent use and must not block.
-type Metrics interface {
-	// UploadStarted is called when a new upload has its video.
-	UploadStarted()
-	// UploadCompleted is called when the last part of an upload is in.
-	UploadCompleted()
-	// UploadFailed is called when an unfinished upload is released
-	// ("cancelled", "abandoned", or "wrong_type" when its first bytes
-	// were refused), when a start is refused ("too_large", "link_closed",
-	// "invalid"), and when a part is refused or lost on its way
-	// ("link_closed", "no_space", "refused", "interrupted",
-	// "upstream_error").
-	UploadFailed(reason string)
-	// PartCommitted is called for each part accepted, with its size and
-	// the time from the start of PutPart to the part's commit.
-	PartCommitted(bytes int64, d time.Duration)
-}
+type noMetrics = ingest.NoMetrics
 
-type noMetrics struct{}
-
-func (noMetrics) UploadStarted()                     {}
-func (noMetrics) UploadCompleted()                   {}
-func (noMetrics) UploadFailed(string)                {}
-func (noMetrics) PartCommitted(int64, time.Duration) {}
-
-// EventSink hears what happens to uploads through links, to tell other
-// systems (the webhooks). Its methods are called after the change is
-// committed, on the request's goroutine; they report their own failures
-// and must not block for long.
-type EventSink interface {
-	// UploadStarted is called when a new upload has its video.
-	UploadStarted(ctx context.Context, l store.Link, u store.LinkUpload)
-	// UploadCompleted is called when the last part of an upload is in.
-	UploadCompleted(ctx context.Context, l store.Link, u store.LinkUpload)
-	// UploadFailed is called when an unfinished upload is released:
-	// reason is "cancelled", "refused" or "abandoned", detail says more.
-	UploadFailed(ctx context.Context, l store.Link, u store.LinkUpload, reason, detail string)
-	// LinkUsedUp is called when a completed upload used up the link; it
-	// may be called more than once for a link.
-	LinkUsedUp(ctx context.Context, l store.Link)
-}
+type noEvents = ingest.NoEvents
 
 // Config tunes a Service.
 type Config struct {
@@ -106,17 +57,19 @@ type Config struct {
 	// abandoned and its slot freed. It should match the token endpoint's.
 	Lease  time.Duration
 	Logger *slog.Logger
-	// Events, when set, hears about uploads starting, completing and
-	// failing, and links being used up.
-	Events EventSink
-	// Metrics, when set, counts uploads and parts.
-	Metrics Metrics
+	// Events, when set, hears about uploads through links starting,
+	// completing and failing; the upload service tells it about those
+	// this server receives completing.
+	Events ingest.Events
+	// Metrics, when set, counts uploads and parts through links.
+	Metrics ingest.Metrics
 }
 
 // DefaultChunkSize is the default part size for uploads through links.
 const DefaultChunkSize = 16 << 20
 
-// New returns a Service that keeps links in st and sends uploads to b.
+// New returns a Service that keeps links in st and sends uploads to b,
+// which is Local or an *Upstream.
 func New(st *store.Store, b backend, cfg Config) *Service {
 	if cfg.ChunkSize < ingest.MinPartSize {
 		cfg.ChunkSize = DefaultChunkSize
@@ -129,6 +82,9 @@ func New(st *store.Store, b backend, cfg Config) *Service {
 	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = noMetrics{}
+	}
+	if cfg.Events == nil {
+		cfg.Events = noEvents{}
 	}
 	return &Service{
 		store:     st,
@@ -245,19 +201,14 @@ func validOrigin(o string) bool {
 		u.Path == "" && u.RawQuery == "" && u.Fragment == "" && u.User == nil
 }
 
-// Create mints a link: a fresh upload token on the backend, and the link
-// that fronts it. The token itself never expires; the link decides when
-// uploads may start, and revoking the link deletes the token.
+// Create mints a link. It has no upload token: the link itself is the
+// recipient's credential, checked on every request, and an upload token
+// exists only in upstream mode, per upload, on the remote host.
 func (s *Service) Create(ctx context.Context, sp Spec) (store.Link, error) {
 	if err := sp.Validate(); err != nil {
 		return store.Link{}, err
 	}
-	token, err := s.backend.CreateToken(ctx, 0)
-	if err != nil {
-		return store.Link{}, fmt.Errorf("links: mint upload token: %w", err)
-	}
-	l, err := s.store.CreateLink(ctx, store.LinkCreate{
-		Token:        token,
+	return s.store.CreateLink(ctx, store.LinkCreate{
 		Label:        sp.Label,
 		Message:      sp.Message,
 		TTL:          int(sp.TTL / time.Second),
@@ -267,27 +218,17 @@ func (s *Service) Create(ctx context.Context, sp Spec) (store.Link, error) {
 		EmbedOrigins: sp.EmbedOrigins,
 		AskName:      sp.AskName,
 	})
-	if err != nil {
-		if derr := s.backend.DeleteToken(context.WithoutCancel(ctx), token); derr != nil {
-			s.log.ErrorContext(ctx, "deleting the token of a link that could not be saved", "err", derr)
-		}
-		return store.Link{}, err
-	}
-	return l, nil
 }
 
 // Revoke closes a link for good: uploads in progress stop at their next
-// part, and the token behind it is deleted.
+// part (every part is checked against the link before it is stored), and
+// in upstream mode their tokens are deleted on the remote host.
 func (s *Service) Revoke(ctx context.Context, id string) (store.Link, error) {
 	l, err := s.store.RevokeLink(ctx, id)
 	if err != nil {
 		return store.Link{}, err
 	}
-	if err := s.backend.DeleteToken(ctx, l.Token); err != nil {
-		// The link is revoked either way: every part is checked against
-		// the link before it is forwarded.
-		s.log.ErrorContext(ctx, "deleting the token of a revoked link", "link", id, "err", err)
-	}
+	s.backend.revoked(context.WithoutCancel(ctx), l)
 	return l, nil
 }
 

@@ -9,61 +9,85 @@ import (
 	"io"
 	"math/rand"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/uplink-video/uplink/store"
-	"github.com/uplink-video/uplink/store/blob"
-	"github.com/uplink-video/uplink/store/ingest"
 	"github.com/uplink-video/uplink/web"
 	"github.com/uplink-video/uplink/web/links"
+	"github.com/uplink-video/uplink/web/webtest"
 )
 
 const chunk = 5 << 20
 
-// clock is a settable time source shared by the store and the test.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// upstreamKey is the API key of the remote uplink in upstream mode.
+const upstreamKey = "upstream-test-api-key-0123456789"
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
+// env is the links service of a running uplink, and the uplink that keeps
+// the videos: the same one (links.Local), or a second one that the first
+// reaches over HTTP (links.Upstream).
 type env struct {
+	*webtest.App
 	store  *store.Store
-	ingest *ingest.Service
 	links  *links.Service
-	clock  *clock
+	videos *webtest.App // Where the videos and their bytes are.
 }
 
-// newEnv builds the real stack: SQLite in a temp dir, blobs on disk, the
-// ingest service, the API, and links whose uploads go to that API in
-// process.
+// newEnv starts an uplink whose links store their uploads themselves.
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	dir := t.TempDir()
-	clk := &clock{now: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
-	st, err := store.Open(context.Background(), filepath.Join(dir, "uplink.db"), store.WithClock(clk.Now))
-	if err != nil {
-		t.Fatal(err)
+	a := webtest.Start(t, webtest.WithChunkSize(chunk))
+	return &env{App: a, store: a.Store, links: a.Links, videos: a}
+}
+
+// newUpstreamEnv starts an uplink whose links send their uploads to a
+// second uplink, as --upstream-url does.
+func newUpstreamEnv(t *testing.T) *env {
+	t.Helper()
+	remote := webtest.Start(t, webtest.WithDeps(func(d *web.Deps) { d.ExtraAPIKey = upstreamKey }))
+	a := webtest.Start(t, webtest.WithChunkSize(chunk), webtest.WithUpstream(remote.URL, upstreamKey))
+	return &env{App: a, store: a.Store, links: a.Links, videos: remote}
+}
+
+// backends runs fn against links that store their uploads themselves, and
+// against links that send them to a second uplink: both keep the same
+// rules.
+func backends(t *testing.T, fn func(t *testing.T, e *env)) {
+	t.Run("local", func(t *testing.T) { fn(t, newEnv(t)) })
+	t.Run("upstream", func(t *testing.T) { fn(t, newUpstreamEnv(t)) })
+}
+
+// upstream reports whether the videos are on a second uplink.
+func (e *env) upstream() bool { return e.videos != e.App }
+
+// advance moves the clocks of both uplinks.
+func (e *env) advance(d time.Duration) {
+	e.Clock.Advance(d)
+	if e.upstream() {
+		e.videos.Clock.Advance(d)
 	}
-	t.Cleanup(func() { st.Close() })
-	blobs, err := blob.NewDir(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
+}
+
+// reclaim runs the cleanup job of both uplinks, as cmd/uplink runs it: the
+// upload service first, then the links.
+func (e *env) reclaim(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	for _, a := range []*webtest.App{e.videos, e.App} {
+		if _, err := a.Ingest.Reclaim(ctx); err != nil {
+			t.Fatalf("ingest Reclaim: %v", err)
+		}
 	}
-	ing := ingest.New(st, blobs, ingest.Config{Lease: 2 * time.Hour})
-	api := web.NewAPI(web.Deps{Store: st, Ingest: ing, PublicURL: "http://uplink.test"})
-	svc := web.LocalLinks(st, api, links.Config{PublicURL: "http://uplink.test", ChunkSize: chunk, Lease: 2 * time.Hour})
-	return &env{store: st, ingest: ing, links: svc, clock: clk}
+	if _, err := e.links.Reclaim(ctx); err != nil {
+		t.Fatalf("links Reclaim: %v", err)
+	}
+}
+
+// findVideo looks the video up where the videos are.
+func (e *env) findVideo(id string) (store.Video, error) {
+	return e.videos.Store.FindVideo(context.Background(), id)
 }
 
 func (e *env) link(t *testing.T, sp links.Spec) store.Link {
@@ -132,7 +156,7 @@ func refusalCode(err error) string {
 
 func sourceSHA(t *testing.T, e *env, videoID string) string {
 	t.Helper()
-	f, err := e.ingest.OpenSource(context.Background(), videoID)
+	f, err := e.videos.Ingest.OpenSource(context.Background(), videoID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +171,10 @@ func sourceSHA(t *testing.T, e *env, videoID string) string {
 func sum(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 
 func TestUploadThroughLinkIsByteIdentical(t *testing.T) {
-	e := newEnv(t)
+	backends(t, testUploadThroughLinkIsByteIdentical)
+}
+
+func testUploadThroughLinkIsByteIdentical(t *testing.T, e *env) {
 	l := e.link(t, links.Spec{MaxUploads: 1})
 	data := videoFile(t, 12<<20+12345)
 	u := start(t, e, l, data, "holiday.mp4")
@@ -164,7 +191,7 @@ func TestUploadThroughLinkIsByteIdentical(t *testing.T) {
 	if got, want := sourceSHA(t, e, u.VideoID), sum(data); got != want {
 		t.Errorf("stored SHA256=%s, want=%s", got, want)
 	}
-	v, err := e.store.FindVideo(context.Background(), u.VideoID)
+	v, err := e.findVideo(u.VideoID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,13 +199,14 @@ func TestUploadThroughLinkIsByteIdentical(t *testing.T) {
 		t.Errorf("title=%q, want=%q", got, want)
 	}
 	l, _ = e.store.FindLink(context.Background(), l.ID)
-	if got, want := l.State(e.clock.Now()), store.LinkUsedUp; got != want {
+	if got, want := l.State(e.Clock.Now()), store.LinkUsedUp; got != want {
 		t.Errorf("one-time link state after an upload=%q, want=%q", got, want)
 	}
 }
 
-func TestPartRules(t *testing.T) {
-	e := newEnv(t)
+func TestPartRules(t *testing.T) { backends(t, testPartRules) }
+
+func testPartRules(t *testing.T, e *env) {
 	l := e.link(t, links.Spec{MaxUploads: 0})
 	data := videoFile(t, 11<<20)
 	u := start(t, e, l, data, "a.mp4")
@@ -237,40 +265,42 @@ func TestTypeIsCheckedByContent(t *testing.T) {
 		{"MP4 on an mp4,webm link", []string{"mp4", "webm"}, nil, ""},
 	} {
 		t.Run(tc.description, func(t *testing.T) {
-			e := newEnv(t)
-			l := e.link(t, links.Spec{Types: tc.types, MaxUploads: 1})
-			data := videoFile(t, 1<<20)
-			if tc.head != nil {
-				copy(data, tc.head)
-			}
-			u := start(t, e, l, data, "clip.mp4")
-			_, err := put(e, l, u, data, 1)
-			if got, want := refusalCode(err), tc.wantCode; got != want {
-				t.Fatalf("code=%q, want=%q", got, want)
-			}
-			if tc.wantCode == "" {
-				return
-			}
-			// The refused upload gives its slot back and leaves no video.
-			if _, err := e.store.FindVideo(context.Background(), u.VideoID); !errors.Is(err, store.ErrNotFound) {
-				t.Errorf("video of a refused upload: err=%v, want ErrNotFound", err)
-			}
-			l, _ = e.store.FindLink(context.Background(), l.ID)
-			if got, want := l.Remaining(), 1; got != want {
-				t.Errorf("Remaining=%d, want=%d", got, want)
-			}
+			backends(t, func(t *testing.T, e *env) {
+				l := e.link(t, links.Spec{Types: tc.types, MaxUploads: 1})
+				data := videoFile(t, 1<<20)
+				if tc.head != nil {
+					copy(data, tc.head)
+				}
+				u := start(t, e, l, data, "clip.mp4")
+				_, err := put(e, l, u, data, 1)
+				if got, want := refusalCode(err), tc.wantCode; got != want {
+					t.Fatalf("code=%q, want=%q", got, want)
+				}
+				if tc.wantCode == "" {
+					return
+				}
+				// The refused upload gives its slot back and leaves no video.
+				if _, err := e.findVideo(u.VideoID); !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("video of a refused upload: err=%v, want ErrNotFound", err)
+				}
+				l, _ = e.store.FindLink(context.Background(), l.ID)
+				if got, want := l.Remaining(), 1; got != want {
+					t.Errorf("Remaining=%d, want=%d", got, want)
+				}
+			})
 		})
 	}
 }
 
-func TestMaxSizeIsCheckedBeforeAnyByte(t *testing.T) {
-	e := newEnv(t)
+func TestMaxSizeIsCheckedBeforeAnyByte(t *testing.T) { backends(t, testMaxSizeIsCheckedBeforeAnyByte) }
+
+func testMaxSizeIsCheckedBeforeAnyByte(t *testing.T, e *env) {
 	l := e.link(t, links.Spec{MaxSize: 8 << 20})
 	_, _, err := e.links.Start(context.Background(), l.ID, links.StartRequest{Filename: "big.mp4", Size: 8<<20 + 1, LastModified: 1})
 	if got, want := refusalCode(err), links.CodeFileTooLarge; got != want {
 		t.Fatalf("code=%q, want=%q", got, want)
 	}
-	vs, total, err := e.store.ListVideos(context.Background(), store.VideoFilter{Sort: store.VideoSortCreatedAt, Page: store.Page{Number: 1, Size: 10}})
+	vs, total, err := e.videos.Store.ListVideos(context.Background(), store.VideoFilter{Sort: store.VideoSortCreatedAt, Page: store.Page{Number: 1, Size: 10}})
 	if err != nil || total != 0 || len(vs) != 0 {
 		t.Errorf("videos after a refused start: %d (err %v), want none", total, err)
 	}
@@ -286,7 +316,10 @@ func TestMaxSizeIsCheckedBeforeAnyByte(t *testing.T) {
 }
 
 func TestOneTimeLinkUnderConcurrentStarts(t *testing.T) {
-	e := newEnv(t)
+	backends(t, testOneTimeLinkUnderConcurrentStarts)
+}
+
+func testOneTimeLinkUnderConcurrentStarts(t *testing.T, e *env) {
 	l := e.link(t, links.Spec{MaxUploads: 1})
 	var wins atomic.Int32
 	var wg sync.WaitGroup
@@ -317,7 +350,10 @@ func TestOneTimeLinkUnderConcurrentStarts(t *testing.T) {
 }
 
 func TestSlotIsConsumedOnCompletionAndReleasedOnAbandon(t *testing.T) {
-	e := newEnv(t)
+	backends(t, testSlotIsConsumedOnCompletionAndReleasedOnAbandon)
+}
+
+func testSlotIsConsumedOnCompletionAndReleasedOnAbandon(t *testing.T, e *env) {
 	l := e.link(t, links.Spec{MaxUploads: 1})
 	data := videoFile(t, 6<<20)
 	u := start(t, e, l, data, "a.mp4")
@@ -325,11 +361,12 @@ func TestSlotIsConsumedOnCompletionAndReleasedOnAbandon(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The uploader goes away for longer than the lease.
-	e.clock.Add(3 * time.Hour)
-	if n, err := e.links.Reclaim(context.Background()); err != nil || n != 1 {
-		t.Fatalf("Reclaim=%d, %v; want 1", n, err)
+	e.advance(3 * time.Hour)
+	e.reclaim(t)
+	if got, err := e.store.FindLinkUpload(context.Background(), l.ID, u.VideoID); err != nil || got.Status != store.LinkUploadReleased {
+		t.Fatalf("link upload after the cleanup = %q, %v; want released", got.Status, err)
 	}
-	if _, err := e.store.FindVideo(context.Background(), u.VideoID); !errors.Is(err, store.ErrNotFound) {
+	if _, err := e.findVideo(u.VideoID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("abandoned upload's video: err=%v, want ErrNotFound", err)
 	}
 	_, err := put(e, l, u, data, 2)
@@ -346,14 +383,17 @@ func TestSlotIsConsumedOnCompletionAndReleasedOnAbandon(t *testing.T) {
 }
 
 func TestExpiryStopsNewUploadsButNotStartedOnes(t *testing.T) {
-	e := newEnv(t)
+	backends(t, testExpiryStopsNewUploadsButNotStartedOnes)
+}
+
+func testExpiryStopsNewUploadsButNotStartedOnes(t *testing.T, e *env) {
 	l := e.link(t, links.Spec{TTL: time.Hour, MaxUploads: 0})
 	data := videoFile(t, 11<<20)
 	u := start(t, e, l, data, "a.mp4")
 	if _, err := put(e, l, u, data, 1); err != nil {
 		t.Fatal(err)
 	}
-	e.clock.Add(time.Hour + time.Minute)
+	e.advance(time.Hour + time.Minute)
 	_, _, err := e.links.Start(context.Background(), l.ID, links.StartRequest{Filename: "b.mp4", Size: 10, LastModified: 2})
 	if got, want := refusalCode(err), links.CodeLinkExpired; got != want {
 		t.Errorf("start after expiry: code=%q, want=%q", got, want)
@@ -369,8 +409,9 @@ func TestExpiryStopsNewUploadsButNotStartedOnes(t *testing.T) {
 	}
 }
 
-func TestRevokeStopsUploadsInProgress(t *testing.T) {
-	e := newEnv(t)
+func TestRevokeStopsUploadsInProgress(t *testing.T) { backends(t, testRevokeStopsUploadsInProgress) }
+
+func testRevokeStopsUploadsInProgress(t *testing.T, e *env) {
 	l := e.link(t, links.Spec{MaxUploads: 0})
 	data := videoFile(t, 11<<20)
 	u := start(t, e, l, data, "a.mp4")
@@ -388,15 +429,20 @@ func TestRevokeStopsUploadsInProgress(t *testing.T) {
 	if got, want := refusalCode(err), links.CodeLinkRevoked; got != want {
 		t.Errorf("start after revoke: code=%q, want=%q", got, want)
 	}
-	// The token behind the link is gone too.
-	tok, err := e.store.FindUploadToken(context.Background(), l.Token)
-	if err != nil || !tok.Deleted() {
-		t.Errorf("token after revoke: deleted=%v err=%v, want deleted", tok.Deleted(), err)
+	// The upload's token on the remote host is gone too; a link that
+	// stores its uploads itself never had one.
+	u, err = e.store.FindLinkUpload(context.Background(), l.ID, u.VideoID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Token != "" || u.Token != "" {
+		t.Errorf("tokens left after revoke: link %q, upload %q; want none", l.Token, u.Token)
 	}
 }
 
-func TestResumeFindsTheSameUpload(t *testing.T) {
-	e := newEnv(t)
+func TestResumeFindsTheSameUpload(t *testing.T) { backends(t, testResumeFindsTheSameUpload) }
+
+func testResumeFindsTheSameUpload(t *testing.T, e *env) {
 	l := e.link(t, links.Spec{MaxUploads: 1})
 	data := videoFile(t, 11<<20)
 	u := start(t, e, l, data, "a.mp4")
@@ -417,8 +463,9 @@ func TestResumeFindsTheSameUpload(t *testing.T) {
 	}
 }
 
-func TestCancelFreesTheSlot(t *testing.T) {
-	e := newEnv(t)
+func TestCancelFreesTheSlot(t *testing.T) { backends(t, testCancelFreesTheSlot) }
+
+func testCancelFreesTheSlot(t *testing.T, e *env) {
 	l := e.link(t, links.Spec{MaxUploads: 1})
 	data := videoFile(t, 6<<20)
 	u := start(t, e, l, data, "a.mp4")
@@ -428,7 +475,7 @@ func TestCancelFreesTheSlot(t *testing.T) {
 	if err := e.links.Cancel(context.Background(), l.ID, u.VideoID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.store.FindVideo(context.Background(), u.VideoID); !errors.Is(err, store.ErrNotFound) {
+	if _, err := e.findVideo(u.VideoID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("cancelled upload's video: err=%v, want ErrNotFound", err)
 	}
 	start(t, e, l, data, "b.mp4")
@@ -489,7 +536,7 @@ func TestVisitsAreRecordedOncePerQuietPeriod(t *testing.T) {
 	if got, want := count(), 1; got != want {
 		t.Errorf("opened events after 5 visits=%d, want=%d", got, want)
 	}
-	e.clock.Add(11 * time.Minute)
+	e.advance(11 * time.Minute)
 	if _, err := e.links.Open(context.Background(), l.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -43,6 +43,13 @@ const (
 	CodeNoSpace             = "insufficient-storage"
 	CodeUploadRefused       = "upload-refused"
 	CodeUpstreamUnavailable = "upstream-unavailable"
+	// CodePartInFlight: another request is sending the same part (an
+	// uploader that gave up on a connection the server still reads).
+	// The uploader sends the part again a little later.
+	CodePartInFlight = "part-in-flight"
+	// CodeTooManyParts: the link has as many parts in flight as it may
+	// take at once; the uploader tries again a little later.
+	CodeTooManyParts = "too-many-parts"
 )
 
 func refusalNotFound() *Refusal {

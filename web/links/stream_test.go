@@ -6,16 +6,12 @@ import (
 	"encoding/hex"
 	"io"
 	"math/rand"
-	"path/filepath"
 	"runtime"
 	"testing"
-	"time"
 
 	"github.com/uplink-video/uplink/store"
-	"github.com/uplink-video/uplink/store/blob"
-	"github.com/uplink-video/uplink/store/ingest"
-	"github.com/uplink-video/uplink/web"
 	"github.com/uplink-video/uplink/web/links"
+	"github.com/uplink-video/uplink/web/webtest"
 )
 
 // fileReader yields size deterministic bytes that start with a video
@@ -61,19 +57,7 @@ func allocatedDuring(fn func()) uint64 {
 func TestPartsAreStreamed(t *testing.T) {
 	head := videoFile(t, 4096)[:4096]
 	measure := func(size int64) uint64 {
-		dir := t.TempDir()
-		st, err := store.Open(context.Background(), filepath.Join(dir, "db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		blobs, err := blob.NewDir(filepath.Join(dir, "blobs"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ing := ingest.New(st, blobs, ingest.Config{})
-		api := web.NewAPI(web.Deps{Store: st, Ingest: ing, PublicURL: "http://uplink.test"})
-		svc := web.LocalLinks(st, api, links.Config{PublicURL: "http://uplink.test", ChunkSize: 128 << 20, Lease: time.Hour})
+		svc := webtest.Start(t, webtest.WithChunkSize(128<<20)).Links
 		l, err := svc.Create(context.Background(), links.Spec{Label: "stream"})
 		if err != nil {
 			t.Fatal(err)

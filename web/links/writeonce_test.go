@@ -6,28 +6,28 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"sync/atomic"
 	"testing"
 
-	"github.com/uplink-video/uplink/store"
 	"github.com/uplink-video/uplink/store/blob"
-	"github.com/uplink-video/uplink/store/ingest"
-	"github.com/uplink-video/uplink/web"
 	"github.com/uplink-video/uplink/web/links"
+	"github.com/uplink-video/uplink/web/webtest"
 )
 
 // countingBlobs is a blob.Store decorator that counts every byte written
-// through Append, the blob layer's one write path.
+// through Put and WritePart, the blob layer's write paths.
 type countingBlobs struct {
 	blob.Store
 	written *atomic.Int64
 }
 
-func (c countingBlobs) Append(ctx context.Context, key string, off int64, r io.Reader) (int64, error) {
-	return c.Store.Append(ctx, key, off, countingReader{r, c.written})
+func (c countingBlobs) Put(ctx context.Context, key string, size int64, r io.Reader) (int64, error) {
+	return c.Store.Put(ctx, key, size, countingReader{r, c.written})
+}
+
+func (c countingBlobs) WritePart(ctx context.Context, u blob.Upload, p blob.Part, r io.Reader) (blob.Part, error) {
+	return c.Store.WritePart(ctx, u, p, countingReader{r, c.written})
 }
 
 // countingReader counts the bytes read through it.
@@ -47,28 +47,13 @@ func (c countingReader) Read(p []byte) (int, error) {
 // (issue 6).
 func TestLinkUploadWritesEachByteOnce(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := store.Open(ctx, filepath.Join(dir, "uplink.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	d, err := blob.NewDir(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var written atomic.Int64
-	ing := ingest.New(st, countingBlobs{d, &written}, ingest.Config{})
-
-	srv := httptest.NewUnstartedServer(nil)
-	base := "http://" + srv.Listener.Addr().String()
-	deps := web.Deps{Store: st, Ingest: ing, PublicURL: base, ChunkSize: chunk}
-	srv.Config.Handler = web.New(deps)
-	srv.Start()
-	t.Cleanup(srv.Close)
+	w := webtest.Start(t, webtest.WithChunkSize(chunk), webtest.WithBlobs(func(d *blob.Dir) blob.Store {
+		return countingBlobs{d, &written}
+	}))
 	// The link is minted the way "uplink link create" does it: by another
 	// links service on the same store.
-	minter := web.LocalLinks(st, web.NewAPI(deps), links.Config{PublicURL: base, ChunkSize: chunk})
+	minter := links.New(w.Store, links.Local{Ingest: w.Ingest, Store: w.Store}, links.Config{PublicURL: w.URL, ChunkSize: chunk})
 	l, err := minter.Create(ctx, links.Spec{Label: "write once"})
 	if err != nil {
 		t.Fatal(err)
@@ -97,7 +82,7 @@ func TestLinkUploadWritesEachByteOnce(t *testing.T) {
 	if !sess.Complete || sess.Receipt == nil || sess.Receipt.SHA256 != want {
 		t.Fatalf("final session: complete=%v receipt=%+v, want complete with sha256 %s", sess.Complete, sess.Receipt, want)
 	}
-	if got := sourceSHA(t, &env{ingest: ing}, sess.VideoID); got != want {
+	if got := sourceSHA(t, &env{videos: w}, sess.VideoID); got != want {
 		t.Errorf("stored source sha256=%s, want=%s", got, want)
 	}
 	if got, want := written.Load(), int64(len(data)); got != want {

@@ -50,6 +50,7 @@ var Reasons = []string{
 	"refused",        // The token endpoint refused a piece (a protocol error, a bad token).
 	"interrupted",    // The request body stopped before its end (cut off, timed out).
 	"upstream_error", // A link could not reach its token endpoint.
+	"busy",           // The part was being received by another request, or too many parts were in flight.
 	"error",          // The server failed (a database or disk error other than a full disk).
 	"other",
 }

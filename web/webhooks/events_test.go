@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/uplink-video/uplink/store"
 	"github.com/uplink-video/uplink/store/blob"
 	"github.com/uplink-video/uplink/store/ingest"
@@ -35,9 +37,10 @@ const publicURL = "http://uplink.test"
 // one endpoint that takes every event.
 type stack struct {
 	*env
-	api   *api.API
-	links *links.Service
-	ep    store.WebhookEndpoint
+	api    *api.API
+	ingest *ingest.Service
+	links  *links.Service
+	ep     store.WebhookEndpoint
 }
 
 func newStack(t *testing.T) *stack {
@@ -47,14 +50,22 @@ func newStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ing := ingest.New(e.store, blobs, ingest.Config{Lease: 2 * time.Hour, OnComplete: e.svc.VideoCompleted})
+	ing := ingest.New(e.store, blobs, ingest.Config{Lease: 2 * time.Hour, Events: e.svc})
 	a := web.NewAPI(web.Deps{Store: e.store, Ingest: ing, PublicURL: publicURL})
-	ls := web.LocalLinks(e.store, a, links.Config{
+	ls := links.New(e.store, links.Local{Ingest: ing, Store: e.store}, links.Config{
 		PublicURL: publicURL, ChunkSize: ingest.MinPartSize, Lease: 2 * time.Hour, Events: e.svc,
 	})
-	s := &stack{env: e, api: a, links: ls}
+	s := &stack{env: e, api: a, ingest: ing, links: ls}
 	s.ep = e.endpoint("https://hooks.example.com/uplink")
 	return s
+}
+
+// apiHandler serves the API's routes alone, with its error handling.
+func (s *stack) apiHandler() http.Handler {
+	e := echo.New()
+	e.HTTPErrorHandler = s.api.HandleError
+	s.api.Register(e)
+	return e
 }
 
 // events returns the endpoint's events, oldest first, decoded.
@@ -212,8 +223,9 @@ func TestUploadsThatStopAnnounceFailure(t *testing.T) {
 	}
 	abandoned := s.start(t, l, data)
 	s.clock.Advance(3 * time.Hour)
-	if n, err := s.links.Reclaim(ctx); err != nil || n != 1 {
-		t.Fatalf("Reclaim=%d, %v", n, err)
+	// The upload service holds the upload, and abandons it.
+	if r, err := s.ingest.Reclaim(ctx); err != nil || r.Abandoned != 1 {
+		t.Fatalf("Reclaim=%+v, %v", r, err)
 	}
 
 	events := s.events()
@@ -251,7 +263,7 @@ func TestUploadThroughTheAPIAnnouncesCompletion(t *testing.T) {
 	req := httptest.NewRequest(http.MethodPost, "/upload?token="+tok.ID, &body)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	rec := httptest.NewRecorder()
-	s.api.Handler().ServeHTTP(rec, req)
+	s.apiHandler().ServeHTTP(rec, req)
 	if rec.Code != http.StatusCreated && rec.Code != http.StatusOK {
 		t.Fatalf("POST /upload: %d %s", rec.Code, rec.Body)
 	}
@@ -303,7 +315,7 @@ func TestVideoMatchesTheAPI(t *testing.T) {
 	req := httptest.NewRequest(http.MethodPost, "/upload?token="+tok.ID, &body)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	rec := httptest.NewRecorder()
-	s.api.Handler().ServeHTTP(rec, req)
+	s.apiHandler().ServeHTTP(rec, req)
 	if rec.Code >= 300 {
 		t.Fatalf("POST /upload: %d %s", rec.Code, rec.Body)
 	}
@@ -315,7 +327,7 @@ func TestVideoMatchesTheAPI(t *testing.T) {
 	req = httptest.NewRequest(http.MethodGet, "/videos/"+v.ID, nil)
 	req.SetBasicAuth(key, "")
 	rec = httptest.NewRecorder()
-	s.api.Handler().ServeHTTP(rec, req)
+	s.apiHandler().ServeHTTP(rec, req)
 	if rec.Code != http.StatusOK {
 		t.Fatalf("GET /videos: %d %s", rec.Code, rec.Body)
 	}

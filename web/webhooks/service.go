@@ -177,45 +177,92 @@ func (s *Service) video(ctx context.Context, id string) *Video {
 	return s.videoJSON(v)
 }
 
-// UploadStarted announces that an upload through link l began.
-func (s *Service) UploadStarted(ctx context.Context, l store.Link, u store.LinkUpload) {
+// UploadStarted announces that an upload through a link began: it has
+// its video, videoID. Uploads through the API are not announced until
+// they complete.
+func (s *Service) UploadStarted(ctx context.Context, videoID string) {
 	ctx = context.WithoutCancel(ctx)
 	if !s.subscribed(ctx, EventUploadStarted) {
 		return
 	}
-	link := s.linkInfo(l)
-	s.emit(ctx, Event{Type: EventUploadStarted, OrderKey: videoKey(u.VideoID), Data: UploadData{
-		VideoID: u.VideoID, Video: s.video(ctx, u.VideoID), Link: &link, Upload: linkUploadInfo(u),
-	}})
-}
-
-// UploadCompleted announces that an upload through link l finished.
-func (s *Service) UploadCompleted(ctx context.Context, l store.Link, u store.LinkUpload) {
-	ctx = context.WithoutCancel(ctx)
-	if !s.subscribed(ctx, EventUploadCompleted) {
+	l, u, ok := s.linkUpload(ctx, videoID)
+	if !ok {
 		return
 	}
 	link := s.linkInfo(l)
-	s.emit(ctx, Event{Type: EventUploadCompleted, OrderKey: videoKey(u.VideoID), Data: UploadData{
-		VideoID: u.VideoID, Video: s.video(ctx, u.VideoID), Link: &link, Upload: linkUploadInfo(u),
+	s.emit(ctx, Event{Type: EventUploadStarted, OrderKey: videoKey(videoID), Data: UploadData{
+		VideoID: videoID, Video: s.video(ctx, videoID), Link: &link, Upload: linkUploadInfo(u),
 	}})
 }
 
-// UploadFailed announces that an upload through link l stopped for good:
+// UploadCompleted announces that the upload filling videoID completed,
+// through the API or a link; for a link, also that the link is used up
+// if it is.
+func (s *Service) UploadCompleted(ctx context.Context, videoID string) {
+	ctx = context.WithoutCancel(ctx)
+	l, u, ok := s.linkUpload(ctx, videoID)
+	if ok && l.State(s.store.Now()) == store.LinkUsedUp {
+		defer s.LinkUsedUp(ctx, l)
+	}
+	if !s.subscribed(ctx, EventUploadCompleted) {
+		return
+	}
+	if ok {
+		link := s.linkInfo(l)
+		s.emit(ctx, Event{Type: EventUploadCompleted, OrderKey: videoKey(videoID), Data: UploadData{
+			VideoID: videoID, Video: s.video(ctx, videoID), Link: &link, Upload: linkUploadInfo(u),
+		}})
+		return
+	}
+	v, err := s.store.FindVideo(ctx, videoID)
+	if err != nil {
+		s.log.Error("reading a completed video for a webhook event", "video", videoID, "err", err)
+		return
+	}
+	data := UploadData{VideoID: videoID, Video: s.videoJSON(v), Upload: UploadInfo{Size: v.SourceSize}}
+	if up, err := s.store.FindUpload(ctx, videoID); err == nil {
+		data.Upload = UploadInfo{Filename: up.Filename, Size: up.SourceSize, StartedAt: atom(up.StartedAt)}
+		if up.CompletedAt != nil {
+			data.Upload.CompletedAt = atom(*up.CompletedAt)
+		}
+	}
+	s.emit(ctx, Event{Type: EventUploadCompleted, OrderKey: videoKey(videoID), Data: data})
+}
+
+// UploadFailed announces that an upload through a link stopped for good:
 // reason is "cancelled", "refused" or "abandoned", detail says more.
-func (s *Service) UploadFailed(ctx context.Context, l store.Link, u store.LinkUpload, reason, detail string) {
+// Uploads through the API are not announced.
+func (s *Service) UploadFailed(ctx context.Context, videoID, reason, detail string) {
 	ctx = context.WithoutCancel(ctx)
 	if !s.subscribed(ctx, EventUploadFailed) {
 		return
 	}
-	link := s.linkInfo(l)
-	key := videoKey(u.VideoID)
-	if u.VideoID == "" {
-		key = "upload:" + u.ID
+	l, u, ok := s.linkUpload(ctx, videoID)
+	if !ok {
+		return
 	}
-	s.emit(ctx, Event{Type: EventUploadFailed, OrderKey: key, Data: UploadData{
-		VideoID: u.VideoID, Link: &link, Upload: linkUploadInfo(u), Reason: reason, Detail: detail,
+	link := s.linkInfo(l)
+	s.emit(ctx, Event{Type: EventUploadFailed, OrderKey: videoKey(videoID), Data: UploadData{
+		VideoID: videoID, Link: &link, Upload: linkUploadInfo(u), Reason: reason, Detail: detail,
 	}})
+}
+
+// linkUpload returns the upload through a link that fills videoID, and
+// its link; ok is false for a video that did not come through a link.
+func (s *Service) linkUpload(ctx context.Context, videoID string) (store.Link, store.LinkUpload, bool) {
+	u, err := s.store.FindLinkUploadByVideo(ctx, videoID)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Link{}, store.LinkUpload{}, false
+	}
+	var l store.Link
+	if err == nil {
+		l, err = s.store.FindLink(ctx, u.LinkID)
+	}
+	if err != nil {
+		s.log.Error("reading the link upload of a video for a webhook event", "video", videoID, "err", err)
+		return store.Link{}, store.LinkUpload{}, false
+	}
+	return l, u, true
 }
 
 // LinkUsedUp announces that link l took the last upload it allows, once
@@ -245,35 +292,6 @@ func (s *Service) ExpireLinks(ctx context.Context) (int, error) {
 		}
 	}
 	return len(expired), nil
-}
-
-// VideoCompleted announces that an upload made straight through the API
-// completed the video. It is the ingest service's completion callback; an
-// upload through a link is left to UploadCompleted, which knows the link.
-func (s *Service) VideoCompleted(videoID string) {
-	ctx := context.Background()
-	if !s.subscribed(ctx, EventUploadCompleted) {
-		return
-	}
-	if _, err := s.store.FindLinkUploadByVideo(ctx, videoID); err == nil {
-		return
-	} else if !errors.Is(err, store.ErrNotFound) {
-		s.log.Error("checking whether a video came through a link", "video", videoID, "err", err)
-		return
-	}
-	v, err := s.store.FindVideo(ctx, videoID)
-	if err != nil {
-		s.log.Error("reading a completed video for a webhook event", "video", videoID, "err", err)
-		return
-	}
-	data := UploadData{VideoID: videoID, Video: s.videoJSON(v), Upload: UploadInfo{Size: v.SourceSize}}
-	if u, err := s.store.FindUpload(ctx, videoID); err == nil {
-		data.Upload = UploadInfo{Filename: u.Filename, Size: u.SourceSize, StartedAt: atom(u.StartedAt)}
-		if u.CompletedAt != nil {
-			data.Upload.CompletedAt = atom(*u.CompletedAt)
-		}
-	}
-	s.emit(ctx, Event{Type: EventUploadCompleted, OrderKey: videoKey(videoID), Data: data})
 }
 
 // FieldErrors maps the fields of an endpoint ("url", "events") to what is

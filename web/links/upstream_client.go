@@ -1,11 +1,9 @@
-// Package apivideo is a small client for the parts of the api.video API
-// that uplink's links need: minting and deleting upload tokens, creating
-// and deleting videos, and uploading a part with a token.
-//
-// uplink serves that API itself, so the same client reaches either
-// uplink's own token endpoint (through an in-process transport) or a
-// remote api.video-compatible host (real api.video or another uplink).
-package apivideo
+package links
+
+// This file is a small client for the parts of the api.video API that
+// links need when their uploads go to a remote api.video-compatible host
+// (real api.video, or another uplink): minting and deleting upload tokens,
+// creating, finding and deleting videos, and uploading a part with a token.
 
 import (
 	"bytes"
@@ -20,29 +18,32 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/uplink-video/uplink/store"
 )
 
-// Client talks to one api.video-compatible host.
-type Client struct {
+// apiClient talks to one api.video-compatible host.
+type apiClient struct {
 	base   *url.URL
 	apiKey string
 	hc     *http.Client
 }
 
-// New returns a client for the host at baseURL that authenticates with
-// apiKey (HTTP Basic, as api.video documents), sending requests through rt.
-func New(baseURL, apiKey string, rt http.RoundTripper) (*Client, error) {
+// newAPIClient returns a client for the host at baseURL that
+// authenticates with apiKey (HTTP Basic, as api.video documents), sending
+// requests through rt.
+func newAPIClient(baseURL, apiKey string, rt http.RoundTripper) (*apiClient, error) {
 	u, err := url.Parse(strings.TrimRight(baseURL, "/"))
 	if err != nil || u.Scheme == "" || u.Host == "" {
-		return nil, fmt.Errorf("apivideo: invalid base URL %q", baseURL)
+		return nil, fmt.Errorf("links: invalid upstream URL %q", baseURL)
 	}
-	return &Client{base: u, apiKey: apiKey, hc: &http.Client{Transport: rt}}, nil
+	return &apiClient{base: u, apiKey: apiKey, hc: &http.Client{Transport: rt}}, nil
 }
 
-// NewTransport returns a transport for a remote host. There is no overall
+// newTransport returns a transport for a remote host. There is no overall
 // timeout, since a part may take long on a slow uploader's link, but the
 // host must answer within a few minutes of receiving a request.
-func NewTransport() http.RoundTripper {
+func newTransport() http.RoundTripper {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.ResponseHeaderTimeout = 5 * time.Minute
 	t.MaxIdleConnsPerHost = 32
@@ -52,8 +53,9 @@ func NewTransport() http.RoundTripper {
 	return t
 }
 
-// Error is a refusal from the host: its HTTP status and problem document.
-type Error struct {
+// apiError is a refusal from the host: its HTTP status and problem
+// document.
+type apiError struct {
 	Status int    `json:"status"`
 	Type   string `json:"type"`
 	Title  string `json:"title"`
@@ -61,30 +63,24 @@ type Error struct {
 	Detail string `json:"detail"`
 }
 
-func (e *Error) Error() string {
-	return fmt.Sprintf("apivideo: HTTP %d: %s %s", e.Status, e.Title, e.Detail)
+func (e *apiError) Error() string {
+	return fmt.Sprintf("upstream: HTTP %d: %s %s", e.Status, e.Title, e.Detail)
 }
 
 // Code returns the last segment of the problem type, such as
 // "authentication-invalid-upload-token".
-func (e *Error) Code() string {
+func (e *apiError) Code() string {
 	return e.Type[strings.LastIndex(e.Type, "/")+1:]
 }
 
-// Metadata is a key/value pair of a video's metadata.
-type Metadata struct {
-	Key   string `json:"key"`
-	Value string `json:"value"`
-}
-
-// Video is the part of api.video's Video object uplink reads.
-type Video struct {
+// apiVideo is the part of api.video's Video object uplink reads.
+type apiVideo struct {
 	VideoID string `json:"videoId"`
 	Title   string `json:"title"`
 }
 
 // CreateToken mints an upload token that lives ttl seconds (0: forever).
-func (c *Client) CreateToken(ctx context.Context, ttl int) (string, error) {
+func (c *apiClient) CreateToken(ctx context.Context, ttl int) (string, error) {
 	var out struct {
 		Token string `json:"token"`
 	}
@@ -92,52 +88,67 @@ func (c *Client) CreateToken(ctx context.Context, ttl int) (string, error) {
 		return "", err
 	}
 	if out.Token == "" {
-		return "", fmt.Errorf("apivideo: the host returned no token")
+		return "", fmt.Errorf("upstream: the host returned no token")
 	}
 	return out.Token, nil
 }
 
 // DeleteToken deletes an upload token, so that it uploads nothing more.
 // A token that is already gone is not an error.
-func (c *Client) DeleteToken(ctx context.Context, token string) error {
+func (c *apiClient) DeleteToken(ctx context.Context, token string) error {
 	err := c.do(ctx, http.MethodDelete, "/upload-tokens/"+url.PathEscape(token), nil, nil)
-	if e, ok := err.(*Error); ok && e.Status == http.StatusNotFound {
+	if e, ok := err.(*apiError); ok && e.Status == http.StatusNotFound {
 		return nil
 	}
 	return err
 }
 
-// NewVideo holds the attributes of a video to create.
-type NewVideo struct {
-	Title       string     `json:"title"`
-	Description string     `json:"description,omitempty"`
-	Metadata    []Metadata `json:"metadata,omitempty"`
-}
-
 // CreateVideo creates an empty video that a token upload can fill.
-func (c *Client) CreateVideo(ctx context.Context, v NewVideo) (Video, error) {
-	var out Video
-	if err := c.do(ctx, http.MethodPost, "/videos", v, &out); err != nil {
-		return Video{}, err
+func (c *apiClient) CreateVideo(ctx context.Context, v store.VideoCreate) (apiVideo, error) {
+	in := struct {
+		Title       string           `json:"title"`
+		Description string           `json:"description,omitempty"`
+		Metadata    []store.Metadata `json:"metadata,omitempty"`
+	}{v.Title, v.Description, v.Metadata}
+	var out apiVideo
+	if err := c.do(ctx, http.MethodPost, "/videos", in, &out); err != nil {
+		return apiVideo{}, err
 	}
 	if out.VideoID == "" {
-		return Video{}, fmt.Errorf("apivideo: the host returned no videoId")
+		return apiVideo{}, fmt.Errorf("upstream: the host returned no videoId")
 	}
 	return out, nil
 }
 
+// FindVideos returns the IDs of the videos that carry the metadata pair
+// key=value (at most one page: the callers look for one video).
+func (c *apiClient) FindVideos(ctx context.Context, key, value string) ([]string, error) {
+	var out struct {
+		Data []apiVideo `json:"data"`
+	}
+	q := url.Values{"metadata[" + key + "]": {value}}
+	if err := c.do(ctx, http.MethodGet, "/videos?"+q.Encode(), nil, &out); err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(out.Data))
+	for _, v := range out.Data {
+		ids = append(ids, v.VideoID)
+	}
+	return ids, nil
+}
+
 // DeleteVideo deletes a video. A video that is already gone is not an
 // error.
-func (c *Client) DeleteVideo(ctx context.Context, videoID string) error {
+func (c *apiClient) DeleteVideo(ctx context.Context, videoID string) error {
 	err := c.do(ctx, http.MethodDelete, "/videos/"+url.PathEscape(videoID), nil, nil)
-	if e, ok := err.(*Error); ok && e.Status == http.StatusNotFound {
+	if e, ok := err.(*apiError); ok && e.Status == http.StatusNotFound {
 		return nil
 	}
 	return err
 }
 
-// Part is one part of a token upload into an existing video.
-type Part struct {
+// apiPart is one part of a token upload into an existing video.
+type apiPart struct {
 	Token    string
 	VideoID  string
 	Filename string
@@ -151,33 +162,33 @@ type Part struct {
 // uploader's format: videoId before the file, "Content-Range: part n/N".
 // The body streams from p.Body; the request's length is computed up front
 // so that the host sees a Content-Length, as with the official clients.
-func (c *Client) UploadPart(ctx context.Context, p Part) (Video, error) {
+func (c *apiClient) UploadPart(ctx context.Context, p apiPart) (apiVideo, error) {
 	var head, tail bytes.Buffer
 	sw := &switchWriter{w: &head}
 	mw := multipart.NewWriter(sw)
 	if err := mw.WriteField("videoId", p.VideoID); err != nil {
-		return Video{}, err
+		return apiVideo{}, err
 	}
 	if _, err := mw.CreateFormFile("file", p.Filename); err != nil {
-		return Video{}, err
+		return apiVideo{}, err
 	}
 	sw.w = &tail
 	if err := mw.Close(); err != nil {
-		return Video{}, err
+		return apiVideo{}, err
 	}
 	body := io.MultiReader(&head, io.LimitReader(p.Body, p.Size), &tail)
 	u := c.url("/upload")
 	u.RawQuery = url.Values{"token": {p.Token}}.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), body)
 	if err != nil {
-		return Video{}, err
+		return apiVideo{}, err
 	}
 	req.ContentLength = int64(head.Len()) + p.Size + int64(tail.Len())
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	req.Header.Set("Content-Range", "part "+strconv.Itoa(p.Number)+"/"+strconv.Itoa(p.Total))
-	var out Video
+	var out apiVideo
 	if err := c.send(req, &out); err != nil {
-		return Video{}, err
+		return apiVideo{}, err
 	}
 	return out, nil
 }
@@ -188,13 +199,15 @@ type switchWriter struct{ w io.Writer }
 
 func (s *switchWriter) Write(p []byte) (int, error) { return s.w.Write(p) }
 
-func (c *Client) url(path string) *url.URL {
+func (c *apiClient) url(path string) *url.URL {
 	u := *c.base
-	u.Path = strings.TrimRight(u.Path, "/") + path
+	p, q, _ := strings.Cut(path, "?")
+	u.Path = strings.TrimRight(u.Path, "/") + p
+	u.RawQuery = q
 	return &u
 }
 
-func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+func (c *apiClient) do(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -219,7 +232,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 // maxResponse caps the JSON responses read; none of them is large.
 const maxResponse = 1 << 20
 
-func (c *Client) send(req *http.Request, out any) error {
+func (c *apiClient) send(req *http.Request, out any) error {
 	req.Header.Set("Accept", "application/json")
 	// Errors name the path without its secrets: they are logged, and an
 	// upload token is a credential (in /upload?token= and in
@@ -232,15 +245,15 @@ func (c *Client) send(req *http.Request, out any) error {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return fmt.Errorf("apivideo: %s: %w", where, err)
+		return fmt.Errorf("upstream: %s: %w", where, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if err != nil {
-		return fmt.Errorf("apivideo: %s: read response: %w", where, err)
+		return fmt.Errorf("upstream: %s: read response: %w", where, err)
 	}
 	if resp.StatusCode >= 400 {
-		e := &Error{Status: resp.StatusCode}
+		e := &apiError{Status: resp.StatusCode}
 		if json.Unmarshal(b, e) != nil || e.Title == "" {
 			e.Title = strings.TrimSpace(string(b))
 		}
@@ -251,7 +264,7 @@ func (c *Client) send(req *http.Request, out any) error {
 		return nil
 	}
 	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("apivideo: %s: decode response: %w", where, err)
+		return fmt.Errorf("upstream: %s: decode response: %w", where, err)
 	}
 	return nil
 }

@@ -1,0 +1,182 @@
+// Package webtest starts a whole uplink for a test: SQLite in a temporary
+// directory, blobs on disk, the upload service, the links and the
+// webhooks, and the web application behind a real HTTP server on
+// loopback, wired the way cmd/uplink wires them. Every test that needs a
+// running uplink starts one here, with options for what it changes.
+package webtest
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/uplink-video/uplink/store"
+	"github.com/uplink-video/uplink/store/blob"
+	"github.com/uplink-video/uplink/store/ingest"
+	"github.com/uplink-video/uplink/store/storetest"
+	"github.com/uplink-video/uplink/web"
+	"github.com/uplink-video/uplink/web/links"
+	"github.com/uplink-video/uplink/web/metrics"
+	"github.com/uplink-video/uplink/web/webhooks"
+)
+
+// App is one running uplink.
+type App struct {
+	// URL is the server's base URL, also its public URL.
+	URL      string
+	Store    *store.Store
+	Blobs    *blob.Dir
+	Ingest   *ingest.Service
+	Links    *links.Service
+	Webhooks *webhooks.Service
+	// Metrics counts uploads through the API and links, and HTTP requests,
+	// with the gauges read from the store, as cmd/uplink wires them.
+	Metrics *metrics.Metrics
+	// Echo is the application, for walking its route table.
+	Echo *echo.Echo
+	// Clock is the store's clock; it starts at storetest.Epoch.
+	Clock *storetest.Clock
+	// Dir holds the database (DBPath) and the blobs.
+	Dir, DBPath string
+	// Deps are the dependencies the application was built with.
+	Deps web.Deps
+}
+
+// config is what the options change.
+type config struct {
+	lease       time.Duration
+	chunk       int64
+	log         *slog.Logger
+	upstreamURL string
+	upstreamKey string
+	deps        []func(*web.Deps)
+	ingest      []func(*ingest.Config)
+	wrap        func(http.Handler) http.Handler
+	// privateWebhooks lets webhook endpoints be on loopback.
+	privateWebhooks bool
+	blobs           func(*blob.Dir) blob.Store
+}
+
+// Option changes how Start builds the application.
+type Option func(*config)
+
+// WithLease sets how long an upload may idle between parts (default two
+// hours).
+func WithLease(d time.Duration) Option { return func(c *config) { c.lease = d } }
+
+// WithChunkSize sets the part size of uploads through links (default 5
+// MiB, the smallest, to keep tests fast).
+func WithChunkSize(n int64) Option { return func(c *config) { c.chunk = n } }
+
+// WithLogger sets the logger of every part of the application (default:
+// nothing is logged).
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
+
+// WithUpstream sends the bytes of uploads through links to another
+// api.video-compatible host (such as another App) with an API key.
+func WithUpstream(url, apiKey string) Option {
+	return func(c *config) { c.upstreamURL, c.upstreamKey = url, apiKey }
+}
+
+// WithDeps lets the test change the web application's dependencies (an
+// API key, rate limits, a read timeout...) before it is built.
+func WithDeps(fn func(*web.Deps)) Option { return func(c *config) { c.deps = append(c.deps, fn) } }
+
+// WithIngest lets the test change the upload service's configuration
+// (its limits, a blob store wrapper...) before it is built.
+func WithIngest(fn func(*ingest.Config)) Option {
+	return func(c *config) { c.ingest = append(c.ingest, fn) }
+}
+
+// WithPrivateWebhooks lets webhook endpoints be on loopback and private
+// networks, where test receivers listen (--webhook-allow-private).
+func WithPrivateWebhooks() Option { return func(c *config) { c.privateWebhooks = true } }
+
+// WithBlobs puts a wrapper (a counter, a fault) between the upload
+// service and the blob directory.
+func WithBlobs(wrap func(*blob.Dir) blob.Store) Option { return func(c *config) { c.blobs = wrap } }
+
+// WithHandler puts wrap around the application's handler (a recorder of
+// requests, say).
+func WithHandler(wrap func(http.Handler) http.Handler) Option {
+	return func(c *config) { c.wrap = wrap }
+}
+
+// Start starts an uplink for the test; it stops when the test ends.
+func Start(tb testing.TB, opts ...Option) *App {
+	tb.Helper()
+	cfg := config{lease: 2 * time.Hour, chunk: ingest.MinPartSize, log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	dir := tb.TempDir()
+	clk := storetest.NewClock()
+	a := &App{Dir: dir, DBPath: filepath.Join(dir, "uplink.db"), Clock: clk}
+	a.Store = storetest.OpenFile(tb, a.DBPath, clk)
+	var err error
+	if a.Blobs, err = blob.NewDir(filepath.Join(dir, "blobs")); err != nil {
+		tb.Fatal(err)
+	}
+
+	// The public URL must be known before the app is built: take the
+	// listener's address first, then start serving.
+	srv := httptest.NewUnstartedServer(nil)
+	a.URL = "http://" + srv.Listener.Addr().String()
+	// The dependencies a test may change come first: the services are
+	// built with its logger.
+	a.Deps = web.Deps{PublicURL: a.URL, ChunkSize: cfg.chunk, Version: "test", Logger: cfg.log}
+	for _, fn := range cfg.deps {
+		fn(&a.Deps)
+	}
+	log := a.Deps.Logger
+	a.Metrics = metrics.New(prometheus.NewRegistry())
+	a.Metrics.WatchState(func(ctx context.Context) (metrics.State, error) {
+		c, err := a.Store.CountStates(ctx)
+		return metrics.State{
+			LinksByState:    c.Links,
+			UploadsInFlight: map[string]int{metrics.KindAPI: c.Uploads, metrics.KindLink: c.LinkUploads},
+		}, err
+	})
+	linkMetrics := a.Metrics.Uploads(metrics.KindLink)
+	a.Webhooks = webhooks.New(a.Store, webhooks.Config{PublicURL: a.URL, AllowPrivateTargets: cfg.privateWebhooks, Version: "test", Logger: log})
+	ic := ingest.Config{Lease: cfg.lease, Logger: log, Events: a.Webhooks,
+		Metrics: a.Metrics.Uploads(metrics.KindAPI), LinkMetrics: linkMetrics}
+	for _, fn := range cfg.ingest {
+		fn(&ic)
+	}
+	var blobs blob.Store = a.Blobs
+	if cfg.blobs != nil {
+		blobs = cfg.blobs(a.Blobs)
+	}
+	a.Ingest = ingest.New(a.Store, blobs, ic)
+	lc := links.Config{PublicURL: a.URL, ChunkSize: a.Deps.ChunkSize, Lease: cfg.lease, Logger: log, Events: a.Webhooks, Metrics: linkMetrics}
+	if cfg.upstreamURL == "" {
+		a.Links = links.New(a.Store, links.Local{Ingest: a.Ingest, Store: a.Store}, lc)
+	} else {
+		up, err := links.NewUpstream(cfg.upstreamURL, cfg.upstreamKey, a.Store, cfg.lease, log)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		a.Links = links.New(a.Store, up, lc)
+	}
+	a.Deps.Store, a.Deps.Ingest, a.Deps.Links, a.Deps.Webhooks = a.Store, a.Ingest, a.Links, a.Webhooks
+	if a.Deps.Metrics == nil {
+		a.Deps.Metrics = a.Metrics
+	}
+	a.Echo = web.New(a.Deps)
+	var h http.Handler = a.Echo
+	if cfg.wrap != nil {
+		h = cfg.wrap(h)
+	}
+	srv.Config.Handler = h
+	srv.Start()
+	tb.Cleanup(srv.Close)
+	return a
+}
