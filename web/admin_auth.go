@@ -46,7 +46,9 @@ func (s *Server) renderLogin(c echo.Context, status int, email, msg string) erro
 	})
 	next := c.QueryParam("next")
 	if next == "" {
-		next = c.FormValue("next")
+		// The posted form's, if it was read; the body is never read
+		// here, so that a refusal does not read what it refuses.
+		next = c.Request().PostForm.Get("next")
 	}
 	return render(c, status, templates.Login(templates.LoginPage{
 		Page: s.page("Sign in"), CSRF: token, Email: email, Next: safeNext(next), Error: msg,
@@ -55,13 +57,25 @@ func (s *Server) renderLogin(c echo.Context, status int, email, msg string) erro
 
 // handleLogin handles "POST /admin/login". Failures are throttled per
 // account and per client address; a success starts a new session.
+//
+// The body is read only once the cheap checks pass: limitForm has refused
+// a multipart or oversized body, and a request without the form's CSRF
+// cookie (an empty token would match an empty field) is refused here
+// before a byte of its body is read.
 func (s *Server) handleLogin(c echo.Context) error {
-	// An empty pair would match: a token is never empty.
+	const expired = "This form has expired. Try again."
 	cookie, err := c.Cookie(loginCSRFCookie)
-	if err != nil || cookie.Value == "" || subtle.ConstantTimeCompare([]byte(cookie.Value), []byte(c.FormValue("_csrf"))) != 1 {
-		return s.renderLogin(c, http.StatusForbidden, c.FormValue("email"), "This form has expired. Try again.")
+	if err != nil || cookie.Value == "" {
+		return s.renderLogin(c, http.StatusForbidden, "", expired)
 	}
-	email, password, ip := strings.TrimSpace(c.FormValue("email")), c.FormValue("password"), c.RealIP()
+	if err := readForm(c); err != nil {
+		return err
+	}
+	form := c.Request().PostForm
+	if subtle.ConstantTimeCompare([]byte(cookie.Value), []byte(form.Get("_csrf"))) != 1 {
+		return s.renderLogin(c, http.StatusForbidden, form.Get("email"), expired)
+	}
+	email, password, ip := strings.TrimSpace(form.Get("email")), form.Get("password"), c.RealIP()
 	if blocked, wait := s.throttle.blocked(email, ip); blocked {
 		// Whole minutes, rounded up: never earlier than the block ends.
 		msg := fmt.Sprintf("Too many failed sign-ins for this account or from your network. Try again in %s.",
@@ -86,7 +100,7 @@ func (s *Server) handleLogin(c echo.Context) error {
 	if err := s.sessions.start(c, a.ID); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, safeNext(c.FormValue("next")))
+	return c.Redirect(http.StatusSeeOther, safeNext(form.Get("next")))
 }
 
 // handleLogout handles "POST /admin/logout": the session ends on the

@@ -12,6 +12,7 @@ package web_test
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -77,6 +78,14 @@ func newAnonymousApp(t *testing.T) *adminApp {
 // limits, before it is built.
 func newAnonymousAppWith(t *testing.T, configure func(*web.Deps)) *adminApp {
 	t.Helper()
+	return newAnonymousAppOn(t, configure, nil)
+}
+
+// newAnonymousAppOn is newAnonymousAppWith serving on the listener that
+// wrap (when not nil) makes of the test server's, for tests that watch
+// the connections from the server's side.
+func newAnonymousAppOn(t *testing.T, configure func(*web.Deps), wrap func(net.Listener) net.Listener) *adminApp {
+	t.Helper()
 	dir := t.TempDir()
 	clk := storetest.NewClock()
 	st := storetest.OpenFile(t, filepath.Join(dir, "uplink.db"), clk)
@@ -112,6 +121,9 @@ func newAnonymousAppWith(t *testing.T, configure func(*web.Deps)) *adminApp {
 	deps.Links = web.LocalLinks(st, deps.API, links.Config{PublicURL: base, ChunkSize: ingest.MinPartSize, Lease: 2 * time.Hour, Logger: deps.Logger})
 	e := web.New(deps)
 	srv.Config.Handler = e
+	if wrap != nil {
+		srv.Listener = wrap(srv.Listener)
+	}
 	srv.Start()
 	t.Cleanup(srv.Close)
 

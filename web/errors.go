@@ -49,6 +49,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 		heading, message = "Not allowed", "This form has expired or came from another site. Go back, reload the page and try again."
 	case http.StatusTooManyRequests:
 		heading, message = "Too many requests", "Slow down, and try again in a minute."
+	case http.StatusRequestEntityTooLarge:
+		heading, message = "Too much to send", "The request was larger than this page accepts."
+	case http.StatusUnsupportedMediaType:
+		heading, message = "Not a form this page sends", "This page does not accept that kind of content."
 	default:
 		heading, message = http.StatusText(status), "The request could not be completed."
 	}

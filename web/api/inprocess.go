@@ -50,6 +50,11 @@ func (t inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	rec := &recorder{header: http.Header{}, status: http.StatusOK}
 	t.h.ServeHTTP(rec, req)
+	// This transport is the server here: as net/http does after a
+	// handler, remove the temporary files of a multipart form it parsed.
+	if f := req.MultipartForm; f != nil {
+		_ = f.RemoveAll()
+	}
 	return &http.Response{
 		Status:        http.StatusText(rec.status),
 		StatusCode:    rec.status,
