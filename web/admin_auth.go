@@ -55,8 +55,9 @@ func (s *Server) renderLogin(c echo.Context, status int, email, msg string) erro
 	}))
 }
 
-// handleLogin handles "POST /admin/login". Failures are throttled per
-// account and per client address; a success starts a new session.
+// handleLogin handles "POST /admin/login". Attempts are throttled per
+// account and per client address (signInLimits); a success starts a new
+// session.
 //
 // The body is read only once the cheap checks pass: limitForm has refused
 // a multipart or oversized body, and a request without the form's CSRF
@@ -76,15 +77,24 @@ func (s *Server) handleLogin(c echo.Context) error {
 		return s.renderLogin(c, http.StatusForbidden, form.Get("email"), expired)
 	}
 	email, password, ip := strings.TrimSpace(form.Get("email")), form.Get("password"), c.RealIP()
-	if blocked, wait := s.throttle.blocked(email, ip); blocked {
+	ctx := c.Request().Context()
+	// The attempt is reserved before the password is checked, and counts
+	// from then on: however many arrive at once, no more than the limits
+	// are ever checked.
+	key := accountKey(email)
+	attempt, wait, err := s.store.ReserveLoginAttempt(ctx, key, ratelimit.ClientKey(ip), signInLimits())
+	switch {
+	case err != nil:
+		return err
+	case attempt == 0:
 		// Whole minutes, rounded up: never earlier than the block ends.
 		msg := fmt.Sprintf("Too many failed sign-ins for this account or from your network. Try again in %s.",
 			links.Duration((wait + time.Minute - 1).Truncate(time.Minute)))
-		s.log.WarnContext(c.Request().Context(), "sign-in throttled", "ip", ip)
+		s.log.WarnContext(ctx, "sign-in throttled", "ip", ip)
 		c.Response().Header().Set("Retry-After", ratelimit.RetryAfter(wait))
 		return s.renderLogin(c, http.StatusTooManyRequests, email, msg)
 	}
-	a, err := s.store.FindAdminByEmail(c.Request().Context(), email)
+	a, err := s.store.FindAdminByEmail(ctx, email)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		account.MatchesNothing(password)
@@ -92,11 +102,18 @@ func (s *Server) handleLogin(c echo.Context) error {
 		return err
 	}
 	if err != nil || !account.Matches(a.PasswordHash, password) {
-		s.throttle.fail(email, ip)
-		s.log.InfoContext(c.Request().Context(), "failed sign-in", "ip", ip)
+		// The attempt counts whether or not this is recorded.
+		if err := s.store.FailLoginAttempt(ctx, attempt); err != nil {
+			s.log.WarnContext(ctx, "recording a failed sign-in", "err", err)
+		}
+		s.log.InfoContext(ctx, "failed sign-in", "ip", ip)
 		return s.renderLogin(c, http.StatusUnauthorized, email, "Wrong email or password.")
 	}
-	s.throttle.succeed(email)
+	// The owner proved the password: the account's failures, and this
+	// attempt, no longer count. Left behind, they would only age out.
+	if err := s.store.ClearLoginAttempts(ctx, key); err != nil {
+		s.log.WarnContext(ctx, "clearing the sign-in attempts of an account", "err", err)
+	}
 	if err := s.sessions.start(c, a.ID); err != nil {
 		return err
 	}

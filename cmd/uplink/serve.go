@@ -336,8 +336,9 @@ func maintain(ctx context.Context, a *app, l *links.Service, c *metrics.Cleanup,
 
 // maintainOnce is one run of the cleanup job: it reclaims abandoned
 // uploads (their bytes, and the slots of those through links) and
-// orphaned blobs, deletes expired access tokens and ended dashboard
-// sessions, and announces expired links. It reports what it did in one
+// orphaned blobs, deletes expired access tokens, ended dashboard
+// sessions and sign-in attempts that no longer count, and announces
+// expired links. It reports what it did in one
 // log line and in the metrics.
 func maintainOnce(ctx context.Context, a *app, l *links.Service, c *metrics.Cleanup, log *slog.Logger) {
 	failed := false
@@ -361,15 +362,21 @@ func maintainOnce(ctx context.Context, a *app, l *links.Service, c *metrics.Clea
 	if err != nil {
 		fail("deleting ended dashboard sessions", err)
 	}
+	attempts, err := a.store.DeleteExpiredLoginAttempts(ctx, web.SignInWindow)
+	if err != nil {
+		fail("deleting expired sign-in attempts", err)
+	}
 	// What a failed step did before failing is counted too.
 	c.Removed("abandoned_upload", r.Abandoned)
 	c.Removed("orphan_blob", r.Orphans)
 	c.Removed("abandoned_link_upload", linkUploads)
 	c.Removed("expired_auth_token", int(tokens))
 	c.Removed("stale_session", int(sessions))
-	if r.Abandoned+r.Orphans+linkUploads+int(tokens)+int(sessions) > 0 {
+	c.Removed("expired_sign_in_attempt", int(attempts))
+	if r.Abandoned+r.Orphans+linkUploads+int(tokens)+int(sessions)+int(attempts) > 0 {
 		log.Info("cleaned up", "abandoned_uploads", r.Abandoned, "orphan_blobs", r.Orphans,
-			"abandoned_link_uploads", linkUploads, "expired_auth_tokens", tokens, "stale_sessions", sessions)
+			"abandoned_link_uploads", linkUploads, "expired_auth_tokens", tokens, "stale_sessions", sessions,
+			"expired_sign_in_attempts", attempts)
 	}
 	if a.webhooks != nil {
 		if n, err := a.webhooks.ExpireLinks(ctx); err != nil {
