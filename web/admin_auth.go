@@ -84,6 +84,11 @@ func (s *Server) handleLogin(c echo.Context) error {
 	key := accountKey(email)
 	attempt, wait, err := s.store.ReserveLoginAttempt(ctx, key, ratelimit.ClientKey(ip), signInLimits())
 	switch {
+	case errors.Is(err, store.ErrNoSpace):
+		// Nothing was counted, and no password is checked without a
+		// reservation: a full disk neither locks the account nor lifts
+		// the throttle.
+		return s.refuseLoginNoSpace(c, email, err)
 	case err != nil:
 		return err
 	case attempt == 0:
@@ -114,10 +119,23 @@ func (s *Server) handleLogin(c echo.Context) error {
 	if err := s.store.ClearLoginAttempts(ctx, key); err != nil {
 		s.log.WarnContext(ctx, "clearing the sign-in attempts of an account", "err", err)
 	}
-	if err := s.sessions.start(c, a.ID); err != nil {
+	if err := s.sessions.start(c, a.ID); errors.Is(err, store.ErrNoSpace) {
+		return s.refuseLoginNoSpace(c, email, err)
+	} else if err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, safeNext(form.Get("next")))
+}
+
+// refuseLoginNoSpace answers a sign-in that the store could not record
+// for want of disk space (store.ErrNoSpace): the sign-in page again, with
+// 507 and what to do. A session is a small row, but SQLite cannot commit
+// even that once its write-ahead log cannot grow; and an error page
+// would not let the admin try again once space is freed.
+func (s *Server) refuseLoginNoSpace(c echo.Context, email string, err error) error {
+	s.log.WarnContext(c.Request().Context(), "sign-in refused: the disk is full", "err", err)
+	return s.renderLogin(c, http.StatusInsufficientStorage, email,
+		"The server's disk is full; signing in needs a little space. Free some space and try again.")
 }
 
 // handleLogout handles "POST /admin/logout": the session ends on the

@@ -33,12 +33,18 @@ func (s *Server) handleError(err error, c echo.Context) {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		status = http.StatusNotFound
+	case errors.Is(err, store.ErrNoSpace):
+		status = http.StatusInsufficientStorage
 	case errors.As(err, &he):
 		status = he.Code
 	}
 	switch status {
 	case http.StatusInternalServerError:
 		s.log.ErrorContext(c.Request().Context(), "request failed", "method", c.Request().Method, "route", c.Path(), "err", err)
+	case http.StatusInsufficientStorage:
+		// Not the application's fault, but the operator's to fix.
+		s.log.WarnContext(c.Request().Context(), "request refused: the disk is full", "method", c.Request().Method, "route", c.Path(), "err", err)
+		heading, message = "Disk full", "The server's disk is full, so nothing could be saved. Free some space and try again."
 	case http.StatusNotFound:
 		heading, message = "Page not found", "There is nothing at this address. Check the link you followed."
 	case http.StatusMethodNotAllowed:
