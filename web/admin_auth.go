@@ -46,31 +46,60 @@ func (s *Server) renderLogin(c echo.Context, status int, email, msg string) erro
 	})
 	next := c.QueryParam("next")
 	if next == "" {
-		next = c.FormValue("next")
+		// The posted form's, if it was read; the body is never read
+		// here, so that a refusal does not read what it refuses.
+		next = c.Request().PostForm.Get("next")
 	}
 	return render(c, status, templates.Login(templates.LoginPage{
 		Page: s.page("Sign in"), CSRF: token, Email: email, Next: safeNext(next), Error: msg,
 	}))
 }
 
-// handleLogin handles "POST /admin/login". Failures are throttled per
-// account and per client address; a success starts a new session.
+// handleLogin handles "POST /admin/login". Attempts are throttled per
+// account and per client address (signInLimits); a success starts a new
+// session.
+//
+// The body is read only once the cheap checks pass: limitForm has refused
+// a multipart or oversized body, and a request without the form's CSRF
+// cookie (an empty token would match an empty field) is refused here
+// before a byte of its body is read.
 func (s *Server) handleLogin(c echo.Context) error {
-	// An empty pair would match: a token is never empty.
+	const expired = "This form has expired. Try again."
 	cookie, err := c.Cookie(loginCSRFCookie)
-	if err != nil || cookie.Value == "" || subtle.ConstantTimeCompare([]byte(cookie.Value), []byte(c.FormValue("_csrf"))) != 1 {
-		return s.renderLogin(c, http.StatusForbidden, c.FormValue("email"), "This form has expired. Try again.")
+	if err != nil || cookie.Value == "" {
+		return s.renderLogin(c, http.StatusForbidden, "", expired)
 	}
-	email, password, ip := strings.TrimSpace(c.FormValue("email")), c.FormValue("password"), c.RealIP()
-	if blocked, wait := s.throttle.blocked(email, ip); blocked {
+	if err := readForm(c); err != nil {
+		return err
+	}
+	form := c.Request().PostForm
+	if subtle.ConstantTimeCompare([]byte(cookie.Value), []byte(form.Get("_csrf"))) != 1 {
+		return s.renderLogin(c, http.StatusForbidden, form.Get("email"), expired)
+	}
+	email, password, ip := strings.TrimSpace(form.Get("email")), form.Get("password"), c.RealIP()
+	ctx := c.Request().Context()
+	// The attempt is reserved before the password is checked, and counts
+	// from then on: however many arrive at once, no more than the limits
+	// are ever checked.
+	key := accountKey(email)
+	attempt, wait, err := s.store.ReserveLoginAttempt(ctx, key, ratelimit.ClientKey(ip), signInLimits())
+	switch {
+	case errors.Is(err, store.ErrNoSpace):
+		// Nothing was counted, and no password is checked without a
+		// reservation: a full disk neither locks the account nor lifts
+		// the throttle.
+		return s.refuseLoginNoSpace(c, email, err)
+	case err != nil:
+		return err
+	case attempt == 0:
 		// Whole minutes, rounded up: never earlier than the block ends.
 		msg := fmt.Sprintf("Too many failed sign-ins for this account or from your network. Try again in %s.",
 			links.Duration((wait + time.Minute - 1).Truncate(time.Minute)))
-		s.log.WarnContext(c.Request().Context(), "sign-in throttled", "ip", ip)
+		s.log.WarnContext(ctx, "sign-in throttled", "ip", ip)
 		c.Response().Header().Set("Retry-After", ratelimit.RetryAfter(wait))
 		return s.renderLogin(c, http.StatusTooManyRequests, email, msg)
 	}
-	a, err := s.store.FindAdminByEmail(c.Request().Context(), email)
+	a, err := s.store.FindAdminByEmail(ctx, email)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		account.MatchesNothing(password)
@@ -78,15 +107,35 @@ func (s *Server) handleLogin(c echo.Context) error {
 		return err
 	}
 	if err != nil || !account.Matches(a.PasswordHash, password) {
-		s.throttle.fail(email, ip)
-		s.log.InfoContext(c.Request().Context(), "failed sign-in", "ip", ip)
+		// The attempt counts whether or not this is recorded.
+		if err := s.store.FailLoginAttempt(ctx, attempt); err != nil {
+			s.log.WarnContext(ctx, "recording a failed sign-in", "err", err)
+		}
+		s.log.InfoContext(ctx, "failed sign-in", "ip", ip)
 		return s.renderLogin(c, http.StatusUnauthorized, email, "Wrong email or password.")
 	}
-	s.throttle.succeed(email)
-	if err := s.sessions.start(c, a.ID); err != nil {
+	// The owner proved the password: the account's failures, and this
+	// attempt, no longer count. Left behind, they would only age out.
+	if err := s.store.ClearLoginAttempts(ctx, key); err != nil {
+		s.log.WarnContext(ctx, "clearing the sign-in attempts of an account", "err", err)
+	}
+	if err := s.sessions.start(c, a.ID); errors.Is(err, store.ErrNoSpace) {
+		return s.refuseLoginNoSpace(c, email, err)
+	} else if err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, safeNext(c.FormValue("next")))
+	return c.Redirect(http.StatusSeeOther, safeNext(form.Get("next")))
+}
+
+// refuseLoginNoSpace answers a sign-in that the store could not record
+// for want of disk space (store.ErrNoSpace): the sign-in page again, with
+// 507 and what to do. A session is a small row, but SQLite cannot commit
+// even that once its write-ahead log cannot grow; and an error page
+// would not let the admin try again once space is freed.
+func (s *Server) refuseLoginNoSpace(c echo.Context, email string, err error) error {
+	s.log.WarnContext(c.Request().Context(), "sign-in refused: the disk is full", "err", err)
+	return s.renderLogin(c, http.StatusInsufficientStorage, email,
+		"The server's disk is full; signing in needs a little space. Free some space and try again.")
 }
 
 // handleLogout handles "POST /admin/logout": the session ends on the

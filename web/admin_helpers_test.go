@@ -12,6 +12,7 @@ package web_test
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -76,9 +77,20 @@ func newAnonymousApp(t *testing.T) *adminApp {
 // limits, before it is built.
 func newAnonymousAppWith(t *testing.T, configure func(*web.Deps)) *adminApp {
 	t.Helper()
+	return newAnonymousAppOn(t, configure, nil)
+}
+
+// newAnonymousAppOn is newAnonymousAppWith serving on the listener that
+// wrap (when not nil) makes of the test server's, for tests that watch
+// the connections from the server's side.
+func newAnonymousAppOn(t *testing.T, configure func(*web.Deps), wrap func(net.Listener) net.Listener) *adminApp {
+	t.Helper()
 	var opts []webtest.Option
 	if configure != nil {
 		opts = append(opts, webtest.WithDeps(configure))
+	}
+	if wrap != nil {
+		opts = append(opts, webtest.WithListener(wrap))
 	}
 	w := webtest.Start(t, opts...)
 	// bcrypt's lowest cost keeps sign-ins fast under -race; the server

@@ -33,12 +33,18 @@ func (s *Server) handleError(err error, c echo.Context) {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		status = http.StatusNotFound
+	case errors.Is(err, store.ErrNoSpace):
+		status = http.StatusInsufficientStorage
 	case errors.As(err, &he):
 		status = he.Code
 	}
 	switch status {
 	case http.StatusInternalServerError:
 		s.log.ErrorContext(c.Request().Context(), "request failed", "method", c.Request().Method, "route", c.Path(), "err", err)
+	case http.StatusInsufficientStorage:
+		// Not the application's fault, but the operator's to fix.
+		s.log.WarnContext(c.Request().Context(), "request refused: the disk is full", "method", c.Request().Method, "route", c.Path(), "err", err)
+		heading, message = "Disk full", "The server's disk is full, so nothing could be saved. Free some space and try again."
 	case http.StatusNotFound:
 		heading, message = "Page not found", "There is nothing at this address. Check the link you followed."
 	case http.StatusMethodNotAllowed:
@@ -49,6 +55,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 		heading, message = "Not allowed", "This form has expired or came from another site. Go back, reload the page and try again."
 	case http.StatusTooManyRequests:
 		heading, message = "Too many requests", "Slow down, and try again in a minute."
+	case http.StatusRequestEntityTooLarge:
+		heading, message = "Too much to send", "The request was larger than this page accepts."
+	case http.StatusUnsupportedMediaType:
+		heading, message = "Not a form this page sends", "This page does not accept that kind of content."
 	default:
 		heading, message = http.StatusText(status), "The request could not be completed."
 	}

@@ -26,8 +26,12 @@ func (s *Server) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
 		id := base64.RawURLEncoding.EncodeToString(b[:])
 		c.Response().Header().Set(HeaderRequestID, id)
 		// Every entry logged with the request's context, in any package,
-		// carries the ID (see package reqid).
-		c.SetRequest(c.Request().WithContext(reqid.With(c.Request().Context(), id)))
+		// carries the ID (see package reqid). The copy this makes hides
+		// any multipart form parsed downstream from net/http, which
+		// removes the temporary files only of its own request's form.
+		orig := c.Request()
+		c.SetRequest(orig.WithContext(reqid.With(orig.Context(), id)))
+		defer removeFormFiles(c, orig)
 		start := time.Now()
 		err := next(c)
 		if err != nil {

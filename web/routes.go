@@ -32,12 +32,13 @@ func (s *Server) routes(e *echo.Echo) {
 
 	// Dashboard sign-in, open to anyone.
 	e.GET("/admin/login", s.handleLoginPage)
-	e.POST("/admin/login", s.handleLogin, same)
+	e.POST("/admin/login", s.handleLogin, same, limitForm(maxSignInForm))
 
 	// The dashboard. Every route here needs a live admin session, and
 	// every state-changing one the session's CSRF token; a test walks
-	// this table to make sure no route escapes either.
-	admin := e.Group("/admin", s.requireAdmin, same, checkCSRF)
+	// this table to make sure no route escapes either. Their bodies are
+	// small url-encoded forms, refused unread when they cannot be one.
+	admin := e.Group("/admin", s.requireAdmin, same, limitForm(maxDashboardForm), checkCSRF)
 	admin.GET("", s.handleAdminHome)
 	admin.POST("/logout", s.handleLogout)
 

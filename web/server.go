@@ -92,7 +92,6 @@ type Server struct {
 	metricsCreds store.Credentials
 
 	sessions      *sessionManager
-	throttle      *loginThrottle
 	limits        rateLimiters
 	secureCookies bool
 }
@@ -152,7 +151,6 @@ func New(d Deps) *echo.Echo {
 		s.metricsCreds.ExtraKeyHash = store.HashSecret(d.ExtraAPIKey)
 	}
 	s.sessions = newSessionManager(d.Store, hashKey, blockKey, d.SecureCookies)
-	s.throttle = newLoginThrottle(d.Store.Now)
 	s.limits = s.newRateLimiters(d.RateLimits.withDefaults())
 	e := echo.New()
 	// The client address (for sign-in throttling and logs) is the peer's:

@@ -162,12 +162,16 @@ var errCSRF = echo.NewHTTPError(http.StatusForbidden, "This form has expired. Go
 
 // checkCSRF refuses state-changing requests that do not carry the
 // session's CSRF token, as the form field _csrf or the X-CSRF-Token header.
-// It runs after requireAdmin.
+// It runs after requireAdmin and limitForm, and reads the form for the
+// handler: a body that limitForm cut off is refused here with 413.
 func checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		switch c.Request().Method {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 			return next(c)
+		}
+		if err := readForm(c); err != nil {
+			return err
 		}
 		want := adminSession(c).CSRFToken
 		got := c.Request().Header.Get("X-CSRF-Token")

@@ -93,51 +93,13 @@ func TestDiskFull(t *testing.T) {
 // tmpfsEnv mounts a 48 MiB tmpfs and runs the uplink binary on it.
 func tmpfsEnv(t *testing.T) *diskEnv {
 	t.Helper()
-	mnt := t.TempDir()
-	if err := syscall.Mount("tmpfs", mnt, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV, "size=48m"); err != nil {
-		t.Skipf("cannot mount a tmpfs (%v): needs root or CAP_SYS_ADMIN; the ENOSPC fake covers the full disk", err)
-	}
-	// Cleanups run last-registered first: the server (registered by
-	// startServer below) stops before this unmounts.
-	t.Cleanup(func() {
-		if err := syscall.Unmount(mnt, syscall.MNT_DETACH); err != nil {
-			t.Errorf("unmount %s: %v", mnt, err)
-		}
-	})
-	dataDir := filepath.Join(mnt, "data")
+	disk := mountTmpfs(t, "48m", "the ENOSPC fake covers the full disk")
+	dataDir := filepath.Join(disk.mnt, "data")
 	srv := startServer(t, &http.Client{}, []string{"UPLINK_API_KEY=" + diskAPIKey},
 		"--addr", "127.0.0.1:0", "--data", dataDir, "--chunk-size", "5MiB")
-	filler := filepath.Join(mnt, "filler")
-	free := func(t *testing.T) int64 {
-		var st syscall.Statfs_t
-		if err := syscall.Statfs(mnt, &st); err != nil {
-			t.Fatal(err)
-		}
-		return int64(st.Bavail) * st.Bsize
-	}
 	return &diskEnv{
-		url: srv.URL, dataDir: dataDir, free: free, real: true,
-		fill: func(t *testing.T, room int64) {
-			f, err := os.Create(filler)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			buf := make([]byte, 64<<10)
-			for n := free(t) - room; n > 0; n -= int64(len(buf)) {
-				if _, err := f.Write(buf[:min(int64(len(buf)), n)]); err != nil {
-					t.Fatalf("filling the disk: %v", err)
-				}
-			}
-			if got := free(t); got != room {
-				t.Fatalf("after filling, %d bytes are free, want %d", got, room)
-			}
-		},
-		unfill: func(t *testing.T) {
-			if err := os.Remove(filler); err != nil {
-				t.Fatal(err)
-			}
-		},
+		url: srv.URL, dataDir: dataDir, free: disk.free, real: true,
+		fill: disk.fill, unfill: disk.unfill,
 		newLink: func(t *testing.T) string {
 			stdout, stderr, code := runBinary(t, nil, "link", "create", "--label", "Full disk",
 				"--types", "any", "--data", dataDir, "--public-url", srv.URL)
@@ -146,6 +108,68 @@ func tmpfsEnv(t *testing.T) *diskEnv {
 			}
 			return strings.TrimSpace(stdout)
 		},
+	}
+}
+
+// tmpfs is a size-limited tmpfs mounted for a test, which the test can
+// fill.
+type tmpfs struct {
+	mnt string
+	// filler is the file that fill writes and unfill removes.
+	filler string
+}
+
+// mountTmpfs mounts a tmpfs of the given size (as mount's size option)
+// for the test, and unmounts it at the end. Without the right to mount
+// (root or CAP_SYS_ADMIN) it skips the test, saying what covers the case
+// instead (otherwise).
+func mountTmpfs(t *testing.T, size, otherwise string) *tmpfs {
+	t.Helper()
+	mnt := t.TempDir()
+	if err := syscall.Mount("tmpfs", mnt, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV, "size="+size); err != nil {
+		t.Skipf("cannot mount a tmpfs (%v): needs root or CAP_SYS_ADMIN; %s", err, otherwise)
+	}
+	// Cleanups run last-registered first: a server started after this
+	// stops before this unmounts.
+	t.Cleanup(func() {
+		if err := syscall.Unmount(mnt, syscall.MNT_DETACH); err != nil {
+			t.Errorf("unmount %s: %v", mnt, err)
+		}
+	})
+	return &tmpfs{mnt: mnt, filler: filepath.Join(mnt, "filler")}
+}
+
+// free returns the free space of the filesystem.
+func (d *tmpfs) free(t *testing.T) int64 {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(d.mnt, &st); err != nil {
+		t.Fatal(err)
+	}
+	return int64(st.Bavail) * st.Bsize
+}
+
+// fill writes a file until room bytes are left free.
+func (d *tmpfs) fill(t *testing.T, room int64) {
+	f, err := os.Create(d.filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 64<<10)
+	for n := d.free(t) - room; n > 0; n -= int64(len(buf)) {
+		if _, err := f.Write(buf[:min(int64(len(buf)), n)]); err != nil {
+			t.Fatalf("filling the disk: %v", err)
+		}
+	}
+	if got := d.free(t); got != room {
+		t.Fatalf("after filling, %d bytes are free, want %d", got, room)
+	}
+}
+
+// unfill removes the file fill wrote.
+func (d *tmpfs) unfill(t *testing.T) {
+	if err := os.Remove(d.filler); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -24,8 +24,8 @@ func (m *Main) maintain(ctx context.Context) {
 // maintainOnce is one run of the cleanup job: it reclaims abandoned
 // uploads (their bytes, and the slots of those through links), finishes
 // uploads whose assembly was interrupted, removes orphaned blobs, deletes
-// expired access tokens and ended dashboard sessions, and announces
-// expired links. It reports what it did in one log line and in the
+// expired access tokens, ended dashboard sessions and sign-in attempts
+// that no longer count, and announces expired links. It reports what it did in one log line and in the
 // metrics; each count is of what it really removed.
 func (m *Main) maintainOnce(ctx context.Context) {
 	failed := false
@@ -49,6 +49,10 @@ func (m *Main) maintainOnce(ctx context.Context) {
 	if err != nil {
 		fail("deleting ended dashboard sessions", err)
 	}
+	attempts, err := m.store.DeleteExpiredLoginAttempts(ctx, web.SignInWindow)
+	if err != nil {
+		fail("deleting expired sign-in attempts", err)
+	}
 	// What a failed step did before failing is counted too.
 	c := m.cleanup
 	c.Removed("abandoned_upload", r.Abandoned)
@@ -56,9 +60,11 @@ func (m *Main) maintainOnce(ctx context.Context) {
 	c.Removed("abandoned_link_upload", linkUploads)
 	c.Removed("expired_auth_token", int(tokens))
 	c.Removed("stale_session", int(sessions))
-	if r.Abandoned+r.Orphans+r.Finished+linkUploads+int(tokens)+int(sessions) > 0 {
+	c.Removed("expired_sign_in_attempt", int(attempts))
+	if r.Abandoned+r.Orphans+r.Finished+linkUploads+int(tokens)+int(sessions)+int(attempts) > 0 {
 		m.log.Info("cleaned up", "abandoned_uploads", r.Abandoned, "orphan_blobs", r.Orphans, "finished_uploads", r.Finished,
-			"abandoned_link_uploads", linkUploads, "expired_auth_tokens", tokens, "stale_sessions", sessions)
+			"abandoned_link_uploads", linkUploads, "expired_auth_tokens", tokens, "stale_sessions", sessions,
+			"expired_sign_in_attempts", attempts)
 	}
 	if n, err := m.webhooks.ExpireLinks(ctx); err != nil {
 		fail("announcing expired links", err)

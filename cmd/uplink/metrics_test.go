@@ -20,6 +20,7 @@ import (
 	"github.com/uplink-video/uplink/store/blob"
 	"github.com/uplink-video/uplink/store/ingest"
 	"github.com/uplink-video/uplink/store/storetest"
+	"github.com/uplink-video/uplink/web"
 	"github.com/uplink-video/uplink/web/links"
 	"github.com/uplink-video/uplink/web/metrics"
 	"github.com/uplink-video/uplink/web/metrics/metricstest"
@@ -209,6 +210,12 @@ func TestMaintainOnce(t *testing.T) {
 		}
 	}
 
+	for _, email := range []string{"ops@example.com", "nobody@example.com"} {
+		if id, _, err := st.ReserveLoginAttempt(ctx, email, "192.0.2.1", store.LoginLimits{Window: web.SignInWindow, PerAccount: 5, PerAddress: 20}); err != nil || id == 0 {
+			t.Fatalf("ReserveLoginAttempt(%s): %d, %v", email, id, err)
+		}
+	}
+
 	clk.Advance(store.RefreshTokenTTL + time.Hour)
 	var logs bytes.Buffer
 	srv.log = slog.New(slog.NewTextHandler(&logs, nil))
@@ -229,6 +236,7 @@ func TestMaintainOnce(t *testing.T) {
 		{"uplink_cleanup_removed_total", []string{"item", "abandoned_link_upload"}, 0},
 		{"uplink_cleanup_removed_total", []string{"item", "expired_auth_token"}, 2},
 		{"uplink_cleanup_removed_total", []string{"item", "stale_session"}, 2},
+		{"uplink_cleanup_removed_total", []string{"item", "expired_sign_in_attempt"}, 2},
 		{"uplink_cleanup_runs_total", []string{"result", "ok"}, 1},
 		{"uplink_cleanup_runs_total", []string{"result", "error"}, 0},
 		{"uplink_uploads_failed_total", []string{"kind", "api", "reason", "abandoned"}, 1},
@@ -242,7 +250,7 @@ func TestMaintainOnce(t *testing.T) {
 		t.Errorf("last success at %v, want about now", got)
 	}
 	line := logs.String()
-	for _, want := range []string{`msg="cleaned up"`, "abandoned_uploads=2", "orphan_blobs=1", "abandoned_link_uploads=0", "expired_auth_tokens=2", "stale_sessions=2"} {
+	for _, want := range []string{`msg="cleaned up"`, "abandoned_uploads=2", "orphan_blobs=1", "abandoned_link_uploads=0", "expired_auth_tokens=2", "stale_sessions=2", "expired_sign_in_attempts=2"} {
 		if !strings.Contains(line, want) {
 			t.Errorf("the log has no %q:\n%s", want, line)
 		}

@@ -61,11 +61,12 @@ var LinkStates = []string{"active", "expired", "used_up", "revoked"}
 // CleanupItems are the values of the "item" label of
 // uplink_cleanup_removed_total.
 var CleanupItems = []string{
-	"abandoned_upload",      // Uploads on the token endpoint whose lease ran out; their bytes are reclaimed.
-	"abandoned_link_upload", // Uploads through links whose lease ran out; their slots are freed.
-	"orphan_blob",           // Blobs that no upload refers to (the debris of crashes and refusals).
-	"expired_auth_token",    // Expired API access and refresh tokens.
-	"stale_session",         // Dashboard sessions past their idle or absolute timeout.
+	"abandoned_upload",        // Uploads on the token endpoint whose lease ran out; their bytes are reclaimed.
+	"abandoned_link_upload",   // Uploads through links whose lease ran out; their slots are freed.
+	"orphan_blob",             // Blobs that no upload refers to (the debris of crashes and refusals).
+	"expired_auth_token",      // Expired API access and refresh tokens.
+	"stale_session",           // Dashboard sessions past their idle or absolute timeout.
+	"expired_sign_in_attempt", // Dashboard sign-in attempts that no longer count against the throttle.
 }
 
 // NoRoute is the route label of requests that matched no route.

@@ -8,6 +8,7 @@ package webtest
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -62,6 +63,7 @@ type config struct {
 	// privateWebhooks lets webhook endpoints be on loopback.
 	privateWebhooks bool
 	blobs           func(*blob.Dir) blob.Store
+	listener        func(net.Listener) net.Listener
 }
 
 // Option changes how Start builds the application.
@@ -102,6 +104,12 @@ func WithPrivateWebhooks() Option { return func(c *config) { c.privateWebhooks =
 // WithBlobs puts a wrapper (a counter, a fault) between the upload
 // service and the blob directory.
 func WithBlobs(wrap func(*blob.Dir) blob.Store) Option { return func(c *config) { c.blobs = wrap } }
+
+// WithListener serves on the listener that wrap makes of the test
+// server's, for tests that watch the connections from the server's side.
+func WithListener(wrap func(net.Listener) net.Listener) Option {
+	return func(c *config) { c.listener = wrap }
+}
 
 // WithHandler puts wrap around the application's handler (a recorder of
 // requests, say).
@@ -176,6 +184,9 @@ func Start(tb testing.TB, opts ...Option) *App {
 		h = cfg.wrap(h)
 	}
 	srv.Config.Handler = h
+	if cfg.listener != nil {
+		srv.Listener = cfg.listener(srv.Listener)
+	}
 	srv.Start()
 	tb.Cleanup(srv.Close)
 	return a
