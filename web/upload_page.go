@@ -28,7 +28,13 @@ func (s *Server) handleEmbed(c echo.Context) error {
 }
 
 func (s *Server) renderUploader(c echo.Context, embed bool) error {
-	l, err := s.links.Open(c.Request().Context(), c.Param("id"))
+	open := s.links.Open
+	if c.Request().Method == http.MethodHead {
+		// HEAD comes from uptime checks and link previews, not from
+		// someone opening the page: it records no visit.
+		open = s.links.Peek
+	}
+	l, err := open(c.Request().Context(), c.Param("id"))
 	var ref *links.Refusal
 	if errors.As(err, &ref) {
 		if embed && l.ID != "" {

@@ -7,6 +7,8 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/uplink-video/uplink/web/head"
 )
 
 // trustedKey marks a request's context as coming from uplink itself.
@@ -25,6 +27,7 @@ func isTrusted(ctx context.Context) bool {
 func (a *API) Handler() http.Handler {
 	e := echo.New()
 	e.HTTPErrorHandler = a.HandleError
+	head.Install(e)
 	a.Register(e)
 	return e
 }
