@@ -46,7 +46,7 @@ func (s *Server) renderUploader(c echo.Context, embed bool) error {
 		return err
 	}
 	if embed {
-		if len(l.EmbedOrigins) == 0 {
+		if len(frameOrigins(l.EmbedOrigins)) == 0 {
 			return s.renderUnavailable(c, http.StatusForbidden, "This link cannot be embedded.",
 				"Open it in its own tab instead: "+s.links.URL(l), true)
 		}
@@ -78,7 +78,7 @@ func (s *Server) uploadPage(c echo.Context, l store.Link, embed bool) templates.
 		AskName:      l.AskName,
 		ChunkSize:    s.chunkSize,
 		Embed:        embed,
-		EmbedOrigins: l.EmbedOrigins,
+		EmbedOrigins: frameOrigins(l.EmbedOrigins),
 		ScriptURL:    static.URL("js/uploader.js"),
 		UploadCSS:    static.URL("css/upload.css"),
 		Nonce:        nonce(c),

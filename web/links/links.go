@@ -19,7 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -240,9 +239,8 @@ func (sp *Spec) Validate() error {
 }
 
 func validOrigin(o string) bool {
-	u, err := url.Parse(o)
-	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" &&
-		u.Path == "" && u.RawQuery == "" && u.Fragment == "" && u.User == nil
+	_, err := ParseOrigin(o)
+	return err == nil
 }
 
 // Create mints a link: a fresh upload token on the backend, and the link
