@@ -247,11 +247,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	errc := make(chan error, 1)
 	go func() {
-		if tlsConfig != nil {
-			errc <- srv.ServeTLS(ln, "", "")
-		} else {
-			errc <- srv.Serve(ln)
-		}
+		errc <- serveHTTP(srv, ln, log)
 	}()
 	select {
 	case err := <-errc:
