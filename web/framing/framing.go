@@ -12,18 +12,18 @@
 // handler, middleware or http.Server hook ever sees the difference. So
 // the check sits below net/http, in the connection: Listener wraps each
 // accepted connection, and a connection reads every request head in full
-// before handing its first byte to net/http. To find the next head on a
-// kept-alive connection, it follows the body framing exactly as net/http
-// does (a Content-Length, or chunks, extensions and trailers). Body bytes
-// pass straight through, without a copy, as they arrive.
+// before handing more than its first 4 bytes to net/http (see
+// earlyBytes). To find the next head on a kept-alive connection, it
+// follows the body framing exactly as net/http does (a Content-Length, or
+// chunks, extensions and trailers). Body bytes pass straight through,
+// without a copy, as they arrive.
 //
 // A refused request's connection hands net/http no more than the head's
 // first 4 bytes, then fails every read with an error that is not a
-// network error.
-// net/http then answers, in its own goroutine, as it does for any
-// malformed request: "400 Bad Request" with "Connection: close", and
-// closes the connection, so nothing after the refused head is ever read
-// as a request. Where the connection cannot follow the framing that
+// network error. net/http then answers, in its own goroutine, as it does
+// for any malformed request: "400 Bad Request" with "Connection: close",
+// and closes the connection, so nothing after the refused head is ever
+// read as a request. Where the connection cannot follow the framing that
 // net/http would accept (a malformed chunk, a trailer too long), it fails
 // the same way, closed rather than open. HTTP/2 connections (negotiated
 // over TLS) have no such ambiguity and pass through unchecked.
