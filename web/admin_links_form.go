@@ -142,10 +142,22 @@ func (v linkFormValues) spec() (links.Spec, map[string]string) {
 		errs["types"] = "Choose which files the link takes."
 	}
 
+	// Each origin is parsed here rather than left to the service, so that
+	// the error says what is wrong with it, and the link stores the
+	// canonical form (lower case, no default port).
 	for line := range strings.Lines(v.embedOrigins) {
-		if o := strings.TrimSpace(line); o != "" {
-			sp.EmbedOrigins = append(sp.EmbedOrigins, o)
+		o := strings.TrimSpace(line)
+		if o == "" {
+			continue
 		}
+		canonical, err := links.ParseOrigin(o)
+		if err != nil {
+			if _, ok := errs["embedOrigins"]; !ok {
+				errs["embedOrigins"] = err.Error()
+			}
+			continue
+		}
+		sp.EmbedOrigins = append(sp.EmbedOrigins, canonical)
 	}
 	return sp, errs
 }

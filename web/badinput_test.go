@@ -252,6 +252,18 @@ func TestBadInputProxyAndDashboard(t *testing.T) {
 		{"mint: size under 1 MiB", func(*adminApp, badFixture) badRequest { return badMint("maxSize", "0.5", "maxSizeUnit", "MB") }, 422, "", "at least 1 MiB"},
 		{"mint: unknown size unit", func(*adminApp, badFixture) badRequest { return badMint("maxSizeUnit", "PB") }, 422, "", "MB, GB or GiB"},
 		{"mint: embed origin javascript:", func(*adminApp, badFixture) badRequest { return badMint("embedOrigins", "javascript:alert(1)") }, 422, "", "is not an origin"},
+		// Origins become frame-ancestors sources (issue 10, item 9).
+		{"mint: embed origin with ;script-src", func(*adminApp, badFixture) badRequest {
+			return badMint("embedOrigins", "https://a.example;script-src")
+		}, 422, "", "is not a host name"},
+		{"mint: embed origin with a second directive", func(*adminApp, badFixture) badRequest {
+			return badMint("embedOrigins", "https://a.example; script-src 'unsafe-inline'")
+		}, 422, "", "is not a host name"},
+		{"mint: embed origin with a comma", func(*adminApp, badFixture) badRequest { return badMint("embedOrigins", "https://a.example,b.example") }, 422, "", "is not a host name"},
+		{"mint: embed origin with a quote", func(*adminApp, badFixture) badRequest { return badMint("embedOrigins", `https://a.example"`) }, 422, "", "is not a host name"},
+		{"mint: embed origin with a star in the host", func(*adminApp, badFixture) badRequest { return badMint("embedOrigins", "https://*.example") }, 422, "", "is not a host name"},
+		{"mint: embed origin with a path", func(*adminApp, badFixture) badRequest { return badMint("embedOrigins", "https://a.example/page") }, 422, "", "leave out the path"},
+		{"mint: embed origin on port 0", func(*adminApp, badFixture) badRequest { return badMint("embedOrigins", "https://a.example:0") }, 422, "", "from 1 to 65535"},
 		{"mint: without the CSRF token", func(*adminApp, badFixture) badRequest {
 			return badRequest{method: http.MethodPost, path: "/admin/links", body: mintForm().Encode(),
 				header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}}

@@ -4,11 +4,16 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/uplink-video/uplink/web/head"
 )
 
 // routes is the one route table of the browser-facing surface. The API
 // registers its own table (web/api.Register).
 func (s *Server) routes(e *echo.Echo) {
+	// HEAD answers wherever GET does, in both tables, before any other
+	// middleware: metrics, logs and rate limits see it as HEAD.
+	head.Install(e)
 	e.Use(s.metrics.Middleware, s.requestLog, securityHeaders, s.idleReadDeadline)
 
 	e.GET("/", s.handleHome)

@@ -4,9 +4,12 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/uplink-video/uplink/web/links"
 )
 
 // ctxNonce is the context key of the request's CSP nonce.
@@ -48,14 +51,31 @@ func csp(nonce, frameAncestors string) string {
 }
 
 // allowFraming lets the given origins ("*" for any) frame the response.
+// Only the origins frameOrigins keeps are listed.
 func allowFraming(c echo.Context, origins []string) {
 	h := c.Response().Header()
 	h.Del("X-Frame-Options")
-	src := strings.Join(origins, " ")
+	src := strings.Join(frameOrigins(origins), " ")
 	if src == "" {
 		src = "'none'"
 	}
 	h.Set("Content-Security-Policy", csp(nonce(c), src))
+}
+
+// frameOrigins returns a link's embed origins that links.ParseOrigin
+// accepts, in canonical form, once each. Links are validated when they
+// are made, but the stored list is read back from the database: a row
+// written by an older version, or by hand, must not be able to add a
+// directive (";") or a policy (",") to the header. An origin that does
+// not parse is left out, which only ever forbids framing.
+func frameOrigins(origins []string) []string {
+	var out []string
+	for _, o := range origins {
+		if c, err := links.ParseOrigin(o); err == nil && !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func nonce(c echo.Context) string {

@@ -124,20 +124,11 @@ func (f secFixtures) requestsFor(method, path string) []secRequest {
 	return nil
 }
 
-// TestSecurityHeadersOnEveryRoute walks every GET route of the real route
-// table, as an anonymous visitor and as a signed-in admin (and with an API
-// key on the API), plus the assets the pages load, and checks every
-// response:
-//   - X-Content-Type-Options: nosniff and a Referrer-Policy, whatever it is
-//     (pages, JSON, problem documents, errors, redirects, static files);
-//   - a Content-Security-Policy without 'unsafe-inline' or 'unsafe-eval';
-//   - framing forbidden (frame-ancestors 'none' and X-Frame-Options DENY),
-//     except on /embed/:id, which lists exactly its link's origins;
-//   - on HTML: a script-src nonce, fresh per response, carried by every
-//     <script>; no inline event handler, javascript: URL or inline style.
-func TestSecurityHeadersOnEveryRoute(t *testing.T) {
-	t.Parallel()
-	a := newAdminApp(t)
+// newSecFixtures creates what the route walks request: links (embeddable,
+// not embeddable, revoked), a video uploaded through a link, a webhook,
+// an API key and an upload token.
+func newSecFixtures(t *testing.T, a *adminApp) secFixtures {
+	t.Helper()
 	ctx := context.Background()
 	f := secFixtures{
 		link:    seedLink(t, a, links.Spec{EmbedOrigins: []string{"https://a.example", "https://b.example:8443"}}),
@@ -158,7 +149,13 @@ func TestSecurityHeadersOnEveryRoute(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.uploadToken = tok.ID
+	return f
+}
 
+// walk returns the requests that cover every GET route of the app's real
+// route table (and its not-found routes).
+func (f secFixtures) walk(t *testing.T, a *adminApp) []secRequest {
+	t.Helper()
 	var reqs []secRequest
 	for _, r := range a.Echo.Routes() {
 		if r.Method != http.MethodGet && r.Method != echo.RouteNotFound {
@@ -173,6 +170,25 @@ func TestSecurityHeadersOnEveryRoute(t *testing.T) {
 	if len(reqs) < 40 {
 		t.Fatalf("the walk has only %d requests; the route table was not read", len(reqs))
 	}
+	return reqs
+}
+
+// TestSecurityHeadersOnEveryRoute walks every GET route of the real route
+// table, as an anonymous visitor and as a signed-in admin (and with an API
+// key on the API), plus the assets the pages load, and checks every
+// response:
+//   - X-Content-Type-Options: nosniff and a Referrer-Policy, whatever it is
+//     (pages, JSON, problem documents, errors, redirects, static files);
+//   - a Content-Security-Policy without 'unsafe-inline' or 'unsafe-eval';
+//   - framing forbidden (frame-ancestors 'none' and X-Frame-Options DENY),
+//     except on /embed/:id, which lists exactly its link's origins;
+//   - on HTML: a script-src nonce, fresh per response, carried by every
+//     <script>; no inline event handler, javascript: URL or inline style.
+func TestSecurityHeadersOnEveryRoute(t *testing.T) {
+	t.Parallel()
+	a := newAdminApp(t)
+	f := newSecFixtures(t, a)
+	reqs := f.walk(t, a)
 
 	anon := newClient(t)
 	nonces := map[string]string{}

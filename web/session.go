@@ -126,7 +126,7 @@ func (s *Server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 		sess, ok := s.sessions.current(c)
 		if !ok {
 			r := c.Request()
-			if r.Method == http.MethodGet && !wantsJSON(r) {
+			if (r.Method == http.MethodGet || r.Method == http.MethodHead) && !wantsJSON(r) {
 				return c.Redirect(http.StatusSeeOther, "/admin/login?next="+urlQueryEscape(r.URL.RequestURI()))
 			}
 			return echo.NewHTTPError(http.StatusUnauthorized, "Sign in again: your session has ended.")

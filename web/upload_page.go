@@ -28,7 +28,13 @@ func (s *Server) handleEmbed(c echo.Context) error {
 }
 
 func (s *Server) renderUploader(c echo.Context, embed bool) error {
-	l, err := s.links.Open(c.Request().Context(), c.Param("id"))
+	open := s.links.Open
+	if c.Request().Method == http.MethodHead {
+		// HEAD comes from uptime checks and link previews, not from
+		// someone opening the page: it records no visit.
+		open = s.links.Peek
+	}
+	l, err := open(c.Request().Context(), c.Param("id"))
 	var ref *links.Refusal
 	if errors.As(err, &ref) {
 		if embed && l.ID != "" {
@@ -40,7 +46,7 @@ func (s *Server) renderUploader(c echo.Context, embed bool) error {
 		return err
 	}
 	if embed {
-		if len(l.EmbedOrigins) == 0 {
+		if len(frameOrigins(l.EmbedOrigins)) == 0 {
 			return s.renderUnavailable(c, http.StatusForbidden, "This link cannot be embedded.",
 				"Open it in its own tab instead: "+s.links.URL(l), true)
 		}
@@ -72,7 +78,7 @@ func (s *Server) uploadPage(c echo.Context, l store.Link, embed bool) templates.
 		AskName:      l.AskName,
 		ChunkSize:    s.chunkSize,
 		Embed:        embed,
-		EmbedOrigins: l.EmbedOrigins,
+		EmbedOrigins: frameOrigins(l.EmbedOrigins),
 		ScriptURL:    static.URL("js/uploader.js"),
 		UploadCSS:    static.URL("css/upload.css"),
 		Nonce:        nonce(c),

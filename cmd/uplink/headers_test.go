@@ -2,12 +2,14 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"io/fs"
 	"net"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -91,4 +93,120 @@ func listFiles(t *testing.T, dir string) map[string][]string {
 		t.Fatal(err)
 	}
 	return files
+}
+
+// smuggledToken is a request that creates an upload token: if it is ever
+// served, the token list grows.
+func smuggledToken() string {
+	body := `{"ttl":3600}`
+	return "POST /upload-tokens HTTP/1.1\r\nHost: uplink\r\nAuthorization: " + basicAuth(testKey) +
+		"\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
+}
+
+// countTokens returns how many upload tokens the server holds.
+func countTokens(t *testing.T, base string) int {
+	t.Helper()
+	status, body := do(t, &http.Client{}, http.MethodGet, base+"/upload-tokens?pageSize=100", basicAuth(testKey), nil)
+	if status != http.StatusOK {
+		t.Fatalf("GET /upload-tokens: %d %s", status, body)
+	}
+	return len(mustDecode[struct{ Data []any }](t, body).Data)
+}
+
+// exchange writes raw on a new connection in one write, reads until the
+// server closes the connection (failing if it has not within 10 seconds),
+// and returns the responses it read, in order.
+func exchange(t *testing.T, addr, raw string) []*http.Response {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(conn, raw); err != nil {
+		t.Fatal(err)
+	}
+	all, err := io.ReadAll(conn)
+	if err != nil {
+		t.Fatalf("the connection was not closed: %v (read %q)", err, all)
+	}
+	br := bufio.NewReader(bytes.NewReader(all))
+	var out []*http.Response
+	for {
+		if _, err := br.Peek(1); err != nil {
+			return out
+		}
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("response %d: %v in %q", len(out)+1, err, all)
+		}
+		if _, err := io.ReadAll(res.Body); err != nil {
+			t.Fatalf("response %d: body: %v in %q", len(out)+1, err, all)
+		}
+		out = append(out, res)
+	}
+}
+
+// A request with both Content-Length and Transfer-Encoding: chunked is
+// refused with 400 and Connection: close, and the connection is closed,
+// so that a request hidden in its body (as a proxy framing it by
+// Content-Length would send it) is never served (issue 10, item 10;
+// RFC 9112 §6.3). Each request is written in one write with what follows
+// it, to the real binary, over a raw TCP connection. The last case is the
+// control: without Content-Length the same bytes are two requests, and
+// both are served.
+func TestContentLengthWithChunkedIsRefused(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, &http.Client{}, []string{"UPLINK_API_KEY=" + testKey}, "--addr", "127.0.0.1:0", "--data", t.TempDir())
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	hidden := "0\r\n\r\n" + smuggledToken()
+	both := func(first string) string {
+		return first + "Content-Length: " + strconv.Itoa(len(hidden)) + "\r\nTransfer-Encoding: chunked\r\n\r\n" + hidden
+	}
+	chunkedToken := "POST /upload-tokens HTTP/1.1\r\nHost: uplink\r\nAuthorization: " + basicAuth(testKey) +
+		"\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" +
+		"5;ext=\"x\"\r\n{\"ttl\r\n7\r\n\":3600}\r\n0\r\nX-Checksum: none\r\n\r\n"
+	for _, tt := range []struct {
+		description string
+		raw         string
+		statuses    []int // The answers, the last one closing the connection.
+		newTokens   int
+	}{
+		{"Content-Length then Transfer-Encoding", both("GET /healthz HTTP/1.1\r\nHost: uplink\r\n"), []int{400}, 0},
+		{"Transfer-Encoding then Content-Length", "POST /upload-tokens HTTP/1.1\r\nHost: uplink\r\nTransfer-Encoding: chunked\r\nContent-Length: " +
+			strconv.Itoa(len(hidden)) + "\r\n\r\n" + hidden, []int{400}, 0},
+		{"lower-case names and CHUNKED", "GET /healthz HTTP/1.1\r\nhost: uplink\r\ncontent-length: " + strconv.Itoa(len(hidden)) +
+			"\r\ntransfer-encoding: CHUNKED\r\n\r\n" + hidden, []int{400}, 0},
+		{"Content-Length: 0", "GET /healthz HTTP/1.1\r\nHost: uplink\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n" + hidden, []int{400}, 0},
+		{"HTTP/1.0", both("GET /healthz HTTP/1.0\r\nHost: uplink\r\nConnection: keep-alive\r\n"), []int{400}, 0},
+		{"a folded Transfer-Encoding", "GET /healthz HTTP/1.1\r\nHost: uplink\r\nContent-Length: " + strconv.Itoa(len(hidden)) +
+			"\r\nX-Pad: a\r\n Transfer-Encoding: chunked\r\n\r\n" + hidden, []int{400}, 0},
+		{"after a request on the same connection", "GET /healthz HTTP/1.1\r\nHost: uplink\r\n\r\n" + both("GET /healthz HTTP/1.1\r\nHost: uplink\r\n"),
+			[]int{200, 400}, 0},
+		{"after a chunked body with an extension and a trailer", chunkedToken + both("GET /healthz HTTP/1.1\r\nHost: uplink\r\n"),
+			[]int{200, 400}, 1},
+		{"control: Transfer-Encoding alone, two requests", "GET /healthz HTTP/1.1\r\nHost: uplink\r\nTransfer-Encoding: chunked\r\n\r\n" +
+			hidden[:len(hidden)-len("\r\n\r\n{\"ttl\":3600}")] + "\r\nConnection: close\r\n\r\n{\"ttl\":3600}", []int{200, 200}, 1},
+	} {
+		t.Run(tt.description, func(t *testing.T) {
+			before := countTokens(t, srv.URL)
+			res := exchange(t, addr, tt.raw)
+			var got []int
+			for _, r := range res {
+				got = append(got, r.StatusCode)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.statuses) {
+				t.Fatalf("statuses %v, want %v", got, tt.statuses)
+			}
+			if last := res[len(res)-1]; last.StatusCode == http.StatusBadRequest && !last.Close {
+				t.Errorf("the 400 has no Connection: close: %v", last.Header)
+			}
+			if got := countTokens(t, srv.URL) - before; got != tt.newTokens {
+				t.Errorf("%d upload tokens created, want %d: the hidden request was served", got, tt.newTokens)
+			}
+		})
+	}
+	// The server still serves.
+	waitHealthy(t, &http.Client{}, srv.URL)
 }

@@ -163,7 +163,13 @@ func link(ctx context.Context, args []string, getenv func(string) string, stdout
 			}
 		}
 		spec.Types = strings.Split(types, ",")
-		spec.EmbedOrigins = origins
+		for _, o := range origins {
+			canonical, err := links.ParseOrigin(o)
+			if err != nil {
+				return fmt.Errorf("invalid --embed-origin: %w", err)
+			}
+			spec.EmbedOrigins = append(spec.EmbedOrigins, canonical)
+		}
 		if err := spec.Validate(); err != nil {
 			return err
 		}

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/uplink-video/uplink/store"
 )
 
 // videoBytes returns size bytes that start like a real WebM file (so they
@@ -164,7 +166,14 @@ func TestLinkCommands(t *testing.T) {
 		{"no label", []string{"link", "create"}, "label"},
 		{"bad ttl", []string{"link", "create", "--label", "x", "--ttl", "soon"}, "--ttl"},
 		{"bad size", []string{"link", "create", "--label", "x", "--max-size", "big"}, "--max-size"},
-		{"bad origin", []string{"link", "create", "--label", "x", "--embed-origin", "site.example"}, "embedOrigins"},
+		{"bad origin", []string{"link", "create", "--label", "x", "--embed-origin", "site.example"}, "invalid --embed-origin"},
+		// Origins become frame-ancestors sources (issue 10, item 9).
+		{"origin with a directive", []string{"link", "create", "--label", "x", "--embed-origin", "https://a.example;script-src"},
+			`invalid --embed-origin: "https://a.example;script-src" is not an origin: "a.example;script-src" is not a host name`},
+		{"origin with a comma", []string{"link", "create", "--label", "x", "--embed-origin", "https://a.example,b.example"}, "is not a host name"},
+		{"origin with a quote", []string{"link", "create", "--label", "x", "--embed-origin", "https://'self'"}, "is not a host name"},
+		{"origin with a star", []string{"link", "create", "--label", "x", "--embed-origin", "https://*.a.example"}, "is not a host name"},
+		{"good origin, then a bad one", []string{"link", "create", "--label", "x", "--embed-origin", "https://a.example", "--embed-origin", "https://b.example:99999"}, "from 1 to 65535"},
 		{"revoke twice", []string{"link", "revoke", id}, "already revoked"},
 		{"unknown link", []string{"link", "revoke", "AAAAAAAAAAAAAAAAAAAAAA"}, "no link"},
 	} {
@@ -174,5 +183,29 @@ func TestLinkCommands(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want failure mentioning %q", code, stderr, tc.wantErr)
 			}
 		})
+	}
+	// Refused links were not created; a good origin is stored as browsers
+	// write it.
+	stdout, stderr, code = runInProcess(t, env, "link", "create", "--label", "Canonical",
+		"--embed-origin", "HTTPS://Site.Example:443/", "--embed-origin", "*")
+	if code != 0 {
+		t.Fatalf("link create: exit %d: %s", code, stderr)
+	}
+	canonical := strings.TrimSpace(stdout)
+	st, err := store.Open(t.Context(), filepath.Join(dir, "uplink.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ls, n, err := st.ListLinks(t.Context(), store.Page{Number: 1, Size: 100})
+	if err != nil || n != 2 {
+		t.Fatalf("%d links (%v), want the two created", n, err)
+	}
+	l, err := st.FindLink(t.Context(), canonical[strings.LastIndex(canonical, "/")+1:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(l.EmbedOrigins, " "), "https://site.example *"; got != want {
+		t.Errorf("stored origins %q, want %q (of %d links)", got, want, len(ls))
 	}
 }

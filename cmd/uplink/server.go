@@ -209,13 +209,7 @@ func (m *Main) Run(ctx context.Context, out io.Writer) error {
 	m.startWorkers(ctx)
 
 	errc := make(chan error, 1)
-	go func() {
-		if m.tlsConfig != nil {
-			errc <- srv.ServeTLS(m.ln, "", "")
-		} else {
-			errc <- srv.Serve(m.ln)
-		}
-	}()
+	go func() { errc <- serveHTTP(srv, m.ln, m.log) }()
 	select {
 	case err := <-errc:
 		return err

@@ -141,9 +141,8 @@ func (a *API) HandleError(err error, c echo.Context) {
 		}
 	}
 	c.Response().WriteHeader(p.Status)
-	if c.Request().Method == http.MethodHead {
-		return
-	}
+	// Written for HEAD too: net/http discards it, and counts it for the
+	// Content-Length that GET would get.
 	_ = json.NewEncoder(c.Response()).Encode(p)
 }
 

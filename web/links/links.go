@@ -20,7 +20,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -196,9 +195,8 @@ func (sp *Spec) Validate() error {
 }
 
 func validOrigin(o string) bool {
-	u, err := url.Parse(o)
-	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" &&
-		u.Path == "" && u.RawQuery == "" && u.Fragment == "" && u.User == nil
+	_, err := ParseOrigin(o)
+	return err == nil
 }
 
 // Create mints a link. It has no upload token: the link itself is the

@@ -45,6 +45,8 @@
 // Endpoint URLs are http or https, without credentials. Unless
 // Config.AllowPrivateTargets is set, uplink refuses to connect to
 // loopback, private, link-local and other non-public addresses, checked on
-// the address actually dialled (after DNS), so that an endpoint cannot be
-// used to reach the services next to uplink.
+// the URL, on the host before it is resolved, and on the address actually
+// dialled (after DNS), so that an endpoint cannot be used to reach the
+// services next to uplink. Every form of an address is judged by the
+// address it means (addr.go).
 package webhooks

@@ -1,6 +1,7 @@
 package webhooks
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -43,21 +44,31 @@ func CheckURL(raw string, allowPrivate bool) (string, error) {
 	case u.Fragment != "" || strings.HasSuffix(raw, "#"):
 		return "", errors.New("Leave the #fragment out of the URL: it is never sent.")
 	}
-	if !allowPrivate && localHost(u.Hostname()) {
-		return "", errors.New("This URL points to a local or private address; uplink delivers webhooks to public addresses only.")
+	host := u.Hostname()
+	addr, isAddr, err := parseHost(host)
+	if err != nil {
+		return "", err
+	}
+	if !allowPrivate && (isAddr && !publicAddr(addr) || !isAddr && localName(host)) {
+		return "", fmt.Errorf("This URL points to a local or private address (%s); uplink delivers webhooks to public addresses only.", describeHost(host, addr))
+	}
+	if _, err := netip.ParseAddr(host); isAddr && err != nil {
+		// An IPv4 address in a legacy form (0x7f.1) is stored as the
+		// address it means, which Go's resolver would not work out.
+		if p := u.Port(); p != "" {
+			u.Host = net.JoinHostPort(addr.String(), p)
+		} else {
+			u.Host = addr.String()
+		}
 	}
 	return u.String(), nil
 }
 
-// localHost reports whether a URL's host is obviously not public: a
-// localhost name, or a literal address that is not.
-func localHost(host string) bool {
+// localName reports whether a host name is obviously not public:
+// localhost, or a name under it.
+func localName(host string) bool {
 	h := strings.ToLower(strings.TrimSuffix(host, "."))
-	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(h)
-	return err == nil && !publicAddr(ip)
+	return h == "localhost" || strings.HasSuffix(h, ".localhost")
 }
 
 // nonPublic are address ranges that are not on the public internet, beyond
@@ -68,8 +79,8 @@ var nonPublic = []netip.Prefix{
 	netip.MustParsePrefix("192.0.0.0/24"),    // IETF protocol assignments.
 	netip.MustParsePrefix("198.18.0.0/15"),   // Benchmarking.
 	netip.MustParsePrefix("240.0.0.0/4"),     // Reserved, and broadcast.
-	netip.MustParsePrefix("64:ff9b::/96"),    // NAT64, which can reach private IPv4.
-	netip.MustParsePrefix("64:ff9b:1::/48"),  // Local-use NAT64.
+	netip.MustParsePrefix("::/96"),           // IPv4-compatible (deprecated), and :: and ::1.
+	netip.MustParsePrefix("64:ff9b:1::/48"),  // Local-use NAT64, its IPv4 address where its network decides.
 	netip.MustParsePrefix("fec0::/10"),       // Deprecated site-local.
 	netip.MustParsePrefix("2001:db8::/32"),   // Documentation.
 	netip.MustParsePrefix("100::/64"),        // Discard-only.
@@ -77,10 +88,12 @@ var nonPublic = []netip.Prefix{
 	netip.MustParsePrefix("::ffff:0:0:0/96"), // IPv4-translated.
 }
 
-// publicAddr reports whether ip is a public unicast address.
+// publicAddr reports whether ip is a public unicast address. IPv4-mapped
+// and NAT64 addresses are judged by the IPv4 address they reach (see
+// addr.go); an address with a zone is link-local, whatever it says.
 func publicAddr(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	if !ip.IsValid() || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() ||
+	ip = reachedIPv4(ip)
+	if !ip.IsValid() || ip.Zone() != "" || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() ||
 		ip.IsMulticast() || ip.IsUnspecified() {
 		return false
 	}
@@ -100,6 +113,27 @@ func (e *privateTargetError) Error() string {
 	return "refused to connect to " + e.addr + ": not a public address"
 }
 
+// refusePrivateHost runs before a connection's host is resolved: a host
+// written as an address, in any form (see parseHost), must be public. A
+// resolver or libc could otherwise read 0x7f.1 as 127.0.0.1, or the form
+// could fail to resolve only by luck; refusing it here makes the outcome
+// the same everywhere. Endpoints registered before CheckURL knew these
+// forms are refused by this.
+func refusePrivateHost(address string) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return &privateTargetError{address}
+	}
+	addr, isAddr, err := parseHost(host)
+	if err != nil {
+		return &privateTargetError{host}
+	}
+	if isAddr && !publicAddr(addr) {
+		return &privateTargetError{describeHost(host, addr)}
+	}
+	return nil
+}
+
 // refusePrivate is a net.Dialer Control function: it runs after DNS, on
 // the address about to be dialled, so that a name resolving to a private
 // address (or changing to one after the URL was checked) is refused.
@@ -110,7 +144,7 @@ func refusePrivate(network, address string, _ syscall.RawConn) error {
 	}
 	ip, err := netip.ParseAddr(host)
 	if err != nil || !publicAddr(ip) {
-		return &privateTargetError{host}
+		return &privateTargetError{describeHost(host, ip)}
 	}
 	return nil
 }
@@ -122,14 +156,23 @@ func refusePrivate(network, address string, _ syscall.RawConn) error {
 // intent).
 func newClient(timeout time.Duration, allowPrivate bool) *http.Client {
 	dialer := &net.Dialer{Timeout: min(timeout, 5*time.Second), KeepAlive: 30 * time.Second}
+	dial := dialer.DialContext
 	if !allowPrivate {
+		// The host as written is checked before it is resolved, and the
+		// address resolved before it is connected to.
 		dialer.Control = refusePrivate
+		dial = func(ctx context.Context, network, address string) (net.Conn, error) {
+			if err := refusePrivateHost(address); err != nil {
+				return nil, err
+			}
+			return dialer.DialContext(ctx, network, address)
+		}
 	}
 	return &http.Client{
 		Timeout: timeout,
 		Transport: &http.Transport{
 			Proxy:                 nil,
-			DialContext:           dialer.DialContext,
+			DialContext:           dial,
 			TLSHandshakeTimeout:   min(timeout, 5*time.Second),
 			ResponseHeaderTimeout: timeout,
 			ExpectContinueTimeout: time.Second,
