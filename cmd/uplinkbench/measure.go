@@ -37,11 +37,33 @@ func (b *bench) baseline(size int64) (*Run, error) {
 		return nil, err
 	}
 	settle()
+	// This process writes (a) itself, and nothing else while it does.
+	before, err := sample(os.Getpid())
+	if err != nil {
+		return nil, err
+	}
 	d, err := baseline(src, b.dataDir()+".raw", size)
 	if err != nil {
 		return nil, err
 	}
-	return &Run{Contender: raw, Bytes: size, Seconds: d.Seconds(), MiBps: mibps(size, d)}, nil
+	after, err := sample(os.Getpid())
+	if err != nil {
+		return nil, err
+	}
+	return &Run{Contender: raw, Bytes: size, Seconds: d.Seconds(), MiBps: mibps(size, d),
+		WritesPerByte: writesPerByte(before, after, size)}, nil
+}
+
+// writesPerByte is the bytes a process sent to the storage layer between
+// two samples, per byte of the upload: at least 1 for any contender that
+// really wrote the file (a figure under 1 would mean the page cache or a
+// short write flattered it), and above 1 by what a server writes besides
+// the bytes (metadata, a second copy). 0 when the kernel does not say.
+func writesPerByte(before, after procSample, size int64) float64 {
+	if before.Written < 0 || after.Written < 0 {
+		return 0
+	}
+	return round(float64(after.Written-before.Written)/float64(size), 3)
 }
 
 // settle writes out whatever is waiting to be written on the machine
@@ -136,6 +158,7 @@ func (b *bench) measureServer(ctx context.Context, key string, size int64, count
 		Contender: key, Bytes: total, Seconds: elapsed.Seconds(), MiBps: mibps(total, elapsed),
 		CPUPerGiB:  (after.CPU - before.CPU).Seconds() / (float64(total) / (1 << 30)),
 		PeakRSSMiB: mib(after.HWM), IdleRSSMiB: mib(before.HWM),
+		WritesPerByte: writesPerByte(before, after, total),
 	}
 	if kind := metricKind(key); kind != "" {
 		if run.hist, err = scrapePartHistogram(ctx, s.URL, b.apiKey, kind); err != nil {

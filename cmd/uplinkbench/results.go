@@ -71,6 +71,9 @@ type Run struct {
 	// same before it. Each upload has a fresh server.
 	PeakRSSMiB float64 `json:"serverPeakRSSMiB,omitempty"`
 	IdleRSSMiB float64 `json:"serverIdleRSSMiB,omitempty"`
+	// WritesPerByte is what the writing process (the server, or this
+	// one for (a)) sent to the storage layer, per byte of the file.
+	WritesPerByte float64 `json:"diskWritesPerByte,omitempty"`
 
 	waits []time.Duration // Each part's wait for its answer (see response.wait).
 	hist  histogram       // The server's part latency histogram after the upload.
@@ -92,9 +95,11 @@ type Summary struct {
 	// Ratio is the median of the per-round ratios to (a).
 	Ratio map[string]float64 `json:"medianRatioToRaw"`
 	// TimeOverTus is the median of the per-round uplink/(t) times.
-	TimeOverTus map[string]float64     `json:"medianTimeOverTus"`
-	CPUPerGiB   map[string]float64     `json:"medianServerCPUSecondsPerGiB"`
-	Latency     map[string]PartLatency `json:"partLatency"`
+	TimeOverTus map[string]float64 `json:"medianTimeOverTus"`
+	CPUPerGiB   map[string]float64 `json:"medianServerCPUSecondsPerGiB"`
+	// WritesPerByte is each contender's median Run.WritesPerByte.
+	WritesPerByte map[string]float64     `json:"medianDiskWritesPerByte"`
+	Latency       map[string]PartLatency `json:"partLatency"`
 }
 
 // PartLatency is the spread of the parts' waits over every round at one
@@ -122,9 +127,9 @@ type RSS struct {
 // summarise takes the medians at one size over the rounds.
 func summarise(rounds []Round, size int64) Summary {
 	s := Summary{Bytes: size, MiBps: map[string]float64{}, Ratio: map[string]float64{},
-		TimeOverTus: map[string]float64{}, CPUPerGiB: map[string]float64{}, Latency: map[string]PartLatency{}}
+		TimeOverTus: map[string]float64{}, CPUPerGiB: map[string]float64{}, WritesPerByte: map[string]float64{}, Latency: map[string]PartLatency{}}
 	for _, key := range contenders() {
-		var mibps, ratio, vsTus, cpu []float64
+		var mibps, ratio, vsTus, cpu, writes []float64
 		var waits []time.Duration
 		var hist histogram
 		for _, r := range rounds {
@@ -136,10 +141,12 @@ func summarise(rounds []Round, size int64) Summary {
 			ratio = append(ratio, run.Ratio)
 			vsTus = append(vsTus, run.TimeOverTus)
 			cpu = append(cpu, run.CPUPerGiB)
+			writes = append(writes, run.WritesPerByte)
 			waits = append(waits, run.waits...)
 			hist = hist.add(run.hist)
 		}
 		s.MiBps[key] = round(median(mibps), 1)
+		s.WritesPerByte[key] = round(median(writes), 3)
 		if key == raw {
 			continue
 		}

@@ -138,10 +138,15 @@ func (s *server) logTail() string {
 
 // procSample is what /proc says about a process at one moment.
 type procSample struct {
-	CPU   time.Duration // User plus system time so far.
-	HWM   int64         // Peak resident set size (VmHWM), in bytes.
-	RSS   int64         // Current resident set size (VmRSS), in bytes.
-	Taken time.Time
+	CPU time.Duration // User plus system time so far.
+	HWM int64         // Peak resident set size (VmHWM), in bytes.
+	RSS int64         // Current resident set size (VmRSS), in bytes.
+	// Written is write_bytes from /proc/<pid>/io: the bytes the process
+	// has caused to be sent to the storage layer (counted when it dirties
+	// page cache, whoever writes the pages out later), or -1 where the
+	// kernel does not account for them.
+	Written int64
+	Taken   time.Time
 }
 
 // userHZ is the unit of the times in /proc/<pid>/stat. It is 100 on every
@@ -150,7 +155,7 @@ const userHZ = 100
 
 // sample reads the process's CPU time and memory from /proc.
 func sample(pid int) (procSample, error) {
-	s := procSample{Taken: time.Now()}
+	s := procSample{Taken: time.Now(), Written: -1}
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return s, err
@@ -186,6 +191,15 @@ func sample(pid int) (procSample, error) {
 			s.HWM = kb << 10
 		} else {
 			s.RSS = kb << 10
+		}
+	}
+	if io, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid)); err == nil {
+		for _, line := range strings.Split(string(io), "\n") {
+			if v, ok := strings.CutPrefix(line, "write_bytes: "); ok {
+				if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
+					s.Written = n
+				}
+			}
 		}
 	}
 	return s, nil
