@@ -225,9 +225,10 @@ func (b *bench) run(ctx context.Context) (*Results, error) {
 
 	// A warm-up block, not counted: the first writes after the test file
 	// was generated are slow on a virtual disk that is still writing the
-	// file out behind its fsync (in trial runs the first contender of
-	// the run, always (a), read 126 to 186 MiB/s against 600 to 1000
-	// later), and the servers' binaries are read from disk cold once.
+	// file out behind its fsync (in trial runs the first contender of the
+	// run, always (a), read 126 to 186 MiB/s against 600 to 1000 in most
+	// later blocks), and the servers' binaries are read from disk cold
+	// once.
 	warmUp := slices.Min(sz.Sizes)
 	b.logf("warm-up block (not counted): every contender once at %s", human(warmUp))
 	for _, key := range order(0) {

@@ -145,7 +145,7 @@ func summarise(rounds []Round, size int64) Summary {
 			waits = append(waits, run.waits...)
 			hist = hist.add(run.hist)
 		}
-		s.MiBps[key] = round(median(mibps), 1)
+		s.MiBps[key] = median(mibps) // Not rounded: the table rounds once.
 		s.WritesPerByte[key] = round(median(writes), 3)
 		if key == raw {
 			continue
