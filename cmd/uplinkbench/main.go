@@ -1,15 +1,25 @@
 // Command uplinkbench measures how close uplink's uploads come to the
-// disk's own write speed, how much memory and CPU the server spends on
-// them, and how fast the token API answers with many tokens stored.
+// disk's own write speed and to tusd's, how much memory and CPU the
+// server spends on them, and how fast the token API answers with many
+// tokens stored.
 //
-//	go run ./cmd/uplinkbench [--dir DIR] [--json] [--quick] [--uplink PATH] [--keep-logs]
+//	go run ./cmd/uplinkbench [--dir DIR] [--rounds N] [--sizes 1GiB,2GiB] [--json] [--quick] [--uplink PATH] [--tusd PATH] [--keep-logs]
 //
-// It builds uplink (or uses --uplink), and runs each measurement against
-// a fresh "uplink serve" process on 127.0.0.1, with its data directory
-// under --dir, on the same disk as the raw baseline. The client streams
-// every file from disk. Every upload's stored source is read back and its
-// SHA-256 checked after the measurement, so a fast but wrong server cannot
-// score. See the "Performance" section of the README for the figures.
+// The disk under test is often shared, and its speed can change several
+// times over within minutes. The four contenders therefore run side by
+// side: every round writes the test file once with each of (a) os.File
+// with an fsync per part, (b) POST /upload, (c) a link, and (t) tusd
+// followed by an fsync, in an order that rotates from round to round, and
+// each ratio is taken within its round before the median is taken over
+// the rounds.
+//
+// It builds uplink (or uses --uplink) and tusd (or uses --tusd), and runs
+// each upload against a fresh server process on 127.0.0.1, with its data
+// directory under --dir, on the same disk as (a). The client streams
+// every file from the page cache. Every upload's stored bytes are read
+// back and their SHA-256 checked after the measurement, so a fast but
+// wrong server cannot score. See the "Performance" section of the README
+// for the figures.
 package main
 
 import (
@@ -26,8 +36,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 )
@@ -45,24 +55,33 @@ func main() {
 
 // sizes are the amounts a run moves.
 type sizes struct {
-	Big       int64 `json:"bigBytes"`       // (a), (b) and (c).
-	Parallel  int64 `json:"parallelBytes"`  // Each of the uploads of (d).
-	Uploads   int   `json:"parallelCount"`  // How many uploads (d) runs at once.
-	SmallRSS  int64 `json:"smallRSSBytes"`  // The smaller upload whose peak RSS is taken.
-	LargeRSS  int64 `json:"largeRSSBytes"`  // The larger one.
-	Tokens    int   `json:"tokens"`         // Tokens in the store for (e).
-	Samples   int   `json:"samplesPerCall"` // Requests timed per token API call.
-	PartBytes int64 `json:"partBytes"`
+	Rounds int `json:"rounds"`
+	// Sizes are the sizes of the interleaved rounds' uploads.
+	Sizes     []int64 `json:"sizes"`
+	Parallel  int64   `json:"parallelBytes"`  // Each of the uploads of (d).
+	Uploads   int     `json:"parallelCount"`  // How many uploads (d) runs at once.
+	SmallRSS  int64   `json:"smallRSSBytes"`  // The smaller upload whose peak RSS is taken.
+	LargeRSS  int64   `json:"largeRSSBytes"`  // The larger one.
+	Tokens    int     `json:"tokens"`         // Tokens in the store for (e).
+	Samples   int     `json:"samplesPerCall"` // Requests timed per token API call.
+	PartBytes int64   `json:"partBytes"`
 }
 
-var (
-	fullSizes  = sizes{Big: 2 << 30, Parallel: 256 << 20, Uploads: 8, SmallRSS: 512 << 20, LargeRSS: 4 << 30, Tokens: 100_000, Samples: 300, PartBytes: partSize}
-	quickSizes = sizes{Big: 256 << 20, Parallel: 32 << 20, Uploads: 8, SmallRSS: 64 << 20, LargeRSS: 512 << 20, Tokens: 10_000, Samples: 100, PartBytes: partSize}
-)
+// fullSizes and quickSizes are the presets of a full run and of --quick.
+func fullSizes() sizes {
+	return sizes{Rounds: 3, Sizes: []int64{1 << 30, 2 << 30}, Parallel: 256 << 20, Uploads: 8,
+		SmallRSS: 512 << 20, LargeRSS: 4 << 30, Tokens: 100_000, Samples: 300, PartBytes: partSize}
+}
+
+func quickSizes() sizes {
+	return sizes{Rounds: 2, Sizes: []int64{128 << 20, 256 << 20}, Parallel: 32 << 20, Uploads: 8,
+		SmallRSS: 64 << 20, LargeRSS: 512 << 20, Tokens: 10_000, Samples: 100, PartBytes: partSize}
+}
 
 // bench is one run's setup.
 type bench struct {
-	bin    string
+	bin    string // The uplink binary.
+	tusd   string // The tusd binary.
 	work   string // Holds everything the run writes.
 	src    string // The generated file every upload sends.
 	sums   map[int64]string
@@ -74,16 +93,21 @@ type bench struct {
 	keepLogs bool
 }
 
+const usage = "Usage: go run ./cmd/uplinkbench [--dir DIR] [--rounds N] [--sizes 1GiB,2GiB] [--json] [--quick] [--uplink PATH] [--tusd PATH] [--keep-logs]"
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("uplinkbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dir := fs.String("dir", os.TempDir(), "directory for the test file, the baseline and the servers' data (the disk under test)")
 	asJSON := fs.Bool("json", false, "print the results as JSON")
-	quick := fs.Bool("quick", false, "small sizes, for a smoke test (256 MiB, 8×32 MiB, 10k tokens)")
+	quick := fs.Bool("quick", false, "small sizes and 2 rounds, for a smoke test of about a minute")
+	rounds := fs.Int("rounds", 0, "rounds of (a), (b), (c) and (t) at each size (default 3, or 2 with --quick)")
+	sizeList := fs.String("sizes", "", "comma-separated upload sizes of the rounds (default 1GiB,2GiB, or 128MiB,256MiB with --quick)")
 	bin := fs.String("uplink", "", "the uplink binary to measure (default: build ./cmd/uplink)")
-	keepLogs := fs.Bool("keep-logs", false, "keep the servers' logs (their stderr) in the work directory, and say where")
+	tusdBin := fs.String("tusd", "", "the tusd binary for (t) (default: build tusd "+tusdVersion+" once into the user's cache directory)")
+	keepLogs := fs.Bool("keep-logs", false, "keep the servers' logs (their output) in the work directory, and say where")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: go run ./cmd/uplinkbench [--dir DIR] [--json] [--quick] [--uplink PATH] [--keep-logs]\n\n")
+		fmt.Fprintf(stderr, "%s\n\n", usage)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -92,11 +116,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	b := &bench{sz: fullSizes(), log: stderr, apiKey: "bench-" + rand.Text(), bin: *bin, tusd: *tusdBin, keepLogs: *keepLogs}
+	if *quick {
+		b.sz = quickSizes()
+	}
+	if *rounds != 0 {
+		if *rounds < 1 {
+			return fmt.Errorf("--rounds %d: need at least 1", *rounds)
+		}
+		b.sz.Rounds = *rounds
+	}
+	if *sizeList != "" {
+		var err error
+		if b.sz.Sizes, err = parseSizes(*sizeList); err != nil {
+			return err
+		}
+	}
 	work, err := os.MkdirTemp(*dir, "uplinkbench-")
 	if err != nil {
 		return err
 	}
-	b := &bench{work: work, sz: fullSizes, log: stderr, apiKey: "bench-" + rand.Text(), bin: *bin, keepLogs: *keepLogs}
+	b.work = work
 	defer func() {
 		if !b.keepLogs {
 			os.RemoveAll(work)
@@ -105,22 +145,30 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		os.Remove(b.src)
 		fmt.Fprintf(stderr, "the servers' logs are in %s\n", work)
 	}()
-	if *quick {
-		b.sz = quickSizes
-	}
 	if b.bin == "" {
 		fmt.Fprintln(stderr, "building uplink")
 		if b.bin, err = buildUplink(ctx, work); err != nil {
 			return err
 		}
 	}
+	if b.tusd == "" {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			return fmt.Errorf("no cache directory for tusd (pass --tusd PATH): %w", err)
+		}
+		if b.tusd, err = buildTusd(ctx, cache, stderr); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
 	res, err := b.run(ctx)
 	if err != nil {
 		return err
 	}
+	res.WallSeconds = round(time.Since(start).Seconds(), 0)
 	res.Machine = describeMachine(*dir, b.bin)
 	res.Quick = *quick
-	res.Command = "go run ./cmd/uplinkbench " + strings.Join(args, " ")
+	res.Command = strings.TrimSpace("go run ./cmd/uplinkbench " + strings.Join(args, " "))
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -130,9 +178,35 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// parseSizes reads a list such as "1GiB,2GiB" or "512MiB".
+func parseSizes(list string) ([]int64, error) {
+	var out []int64
+	for f := range strings.SplitSeq(list, ",") {
+		f = strings.TrimSpace(f)
+		num, unit := f, int64(1)
+		for _, u := range []struct {
+			suffix string
+			n      int64
+		}{{"GiB", 1 << 30}, {"MiB", 1 << 20}} {
+			if v, ok := strings.CutSuffix(f, u.suffix); ok {
+				num, unit = v, u.n
+				break
+			}
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("--sizes: %q is not a size such as 512MiB or 2GiB", f)
+		}
+		out = append(out, n*unit)
+	}
+	return out, nil
+}
+
 func (b *bench) logf(format string, args ...any) { fmt.Fprintf(b.log, format+"\n", args...) }
 
-// dataDir returns a new, unused data directory path under the work dir.
+// dataDir returns a new, unused path under the work dir, for one
+// server's data directory or one baseline file: no two uploads share a
+// file.
 func (b *bench) dataDir() string {
 	b.n++
 	return filepath.Join(b.work, fmt.Sprintf("data%d", b.n))
@@ -141,71 +215,83 @@ func (b *bench) dataDir() string {
 func (b *bench) run(ctx context.Context) (*Results, error) {
 	sz := b.sz
 	res := &Results{Sizes: sz}
-	fileSize := max(sz.Big, sz.LargeRSS, sz.SmallRSS, sz.Parallel)
+	prefixes := append([]int64{sz.Parallel, sz.SmallRSS, sz.LargeRSS}, sz.Sizes...)
 	b.src = filepath.Join(b.work, "source.bin")
-	b.logf("generating a %s test file", human(fileSize))
+	b.logf("generating a %s test file", human(slices.Max(prefixes)))
 	var err error
-	if b.sums, err = generate(b.src, fileSize, []int64{sz.Big, sz.Parallel, sz.SmallRSS, sz.LargeRSS}); err != nil {
+	if b.sums, err = generate(b.src, slices.Max(prefixes), prefixes); err != nil {
 		return nil, err
 	}
 
-	// (a) The disk's own speed, taken before, between and after (b) and
-	// (c): the disk is often shared, and the median of three samples
-	// spread over the same minutes is a fairer yardstick than one.
-	var samples []time.Duration
-	base := func() error {
-		b.logf("(a) raw baseline: %s in %s parts, fsync after each", human(sz.Big), human(partSize))
-		d, err := b.baseline(sz.Big)
-		samples = append(samples, d)
-		return err
-	}
-	if err := base(); err != nil {
-		return nil, err
-	}
-	// (b) Direct, one upload. Its server is fresh, so its peak RSS is
-	// this upload's.
-	b.logf("(b) direct upload: %s through POST /upload", human(sz.Big))
-	if res.Direct, err = b.phase(ctx, "(b) POST /upload", 1, sz.Big, b.direct); err != nil {
-		return nil, err
-	}
-	if err := base(); err != nil {
-		return nil, err
-	}
-	// (c) Through a link's proxy endpoint.
-	b.logf("(c) link upload: %s through PUT /u/{id}/uploads/{videoId}/parts/{n}", human(sz.Big))
-	if res.Proxy, err = b.phase(ctx, "(c) link proxy PUT", 1, sz.Big, b.link); err != nil {
-		return nil, err
-	}
-	if err := base(); err != nil {
-		return nil, err
-	}
-	slices.Sort(samples)
-	d := samples[len(samples)/2]
-	res.Baseline = Throughput{Name: "(a) os.File, fsync per part", Bytes: sz.Big, Seconds: d.Seconds(), MBps: mbps(sz.Big, d)}
-	for _, s := range samples {
-		res.Baseline.Samples = append(res.Baseline.Samples, round(mbps(sz.Big, s), 1))
+	// A warm-up block, not counted: the first writes after the test file
+	// was generated are slow on a virtual disk that is still writing the
+	// file out behind its fsync (in trial runs the first contender of the
+	// run, always (a), read 126 to 186 MiB/s against 600 to 1000 in most
+	// later blocks), and the servers' binaries are read from disk cold
+	// once.
+	warmUp := slices.Min(sz.Sizes)
+	b.logf("warm-up block (not counted): every contender once at %s", human(warmUp))
+	for _, key := range order(0) {
+		if _, err := b.measure(ctx, key, warmUp); err != nil {
+			return nil, err
+		}
 	}
 
-	// (d) Parallel direct uploads.
-	b.logf("(d) %d direct uploads of %s at once", sz.Uploads, human(sz.Parallel))
-	name := fmt.Sprintf("(d) %d × %s at once", sz.Uploads, human(sz.Parallel))
-	if res.Parallel, err = b.phase(ctx, name, sz.Uploads, sz.Parallel, b.direct); err != nil {
-		return nil, err
+	// The interleaved rounds: each block writes one size with every
+	// contender, in an order that changes from block to block (see
+	// order), so that a disk whose speed drifts during the run weighs on
+	// every contender alike, and each ratio compares uploads made minutes
+	// apart at most. The sizes alternate within each round for the same
+	// reason.
+	for r := range sz.Rounds {
+		for si, size := range sz.Sizes {
+			rd := Round{Round: r + 1, Bytes: size, Order: order(r + si), Runs: map[string]*Run{}}
+			for _, key := range rd.Order {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+				run, err := b.measure(ctx, key, size)
+				if err != nil {
+					return nil, err
+				}
+				rd.Runs[key] = run
+				b.logf("round %d/%d, %s, %s: %.0f MiB/s", r+1, sz.Rounds, human(size), contenderName(key), run.MiBps)
+			}
+			base, t := rd.Runs[raw], rd.Runs[tus]
+			for _, run := range rd.Runs {
+				if run.Contender != raw {
+					run.Ratio = round(run.MiBps/base.MiBps, 3)
+				}
+				if run.Contender == direct || run.Contender == link {
+					run.TimeOverTus = round(run.Seconds/t.Seconds, 3)
+				}
+			}
+			res.Rounds = append(res.Rounds, rd)
+		}
 	}
-	for _, t := range []*Throughput{&res.Direct, &res.Proxy, &res.Parallel} {
-		t.Ratio = t.MBps / res.Baseline.MBps
+	for _, size := range sz.Sizes {
+		res.Summary = append(res.Summary, summarise(res.Rounds, size))
 	}
 
 	// Peak RSS against upload size, each on a fresh server.
-	for _, size := range []int64{sz.SmallRSS, sz.LargeRSS} {
-		b.logf("peak RSS: one %s direct upload on a fresh server", human(size))
-		t, err := b.phase(ctx, "rss", 1, size, b.direct)
-		if err != nil {
-			return nil, err
+	for _, key := range []string{direct, link} {
+		for _, size := range []int64{sz.SmallRSS, sz.LargeRSS} {
+			b.logf("peak RSS: one %s upload by %s on a fresh server", human(size), contenderName(key))
+			run, err := b.measureServer(ctx, key, size, 1)
+			if err != nil {
+				return nil, err
+			}
+			res.RSS = append(res.RSS, RSS{Contender: key, Bytes: size, PeakMiB: round(run.PeakRSSMiB, 1), IdleMiB: round(run.IdleRSSMiB, 1)})
 		}
-		res.RSS = append(res.RSS, RSS{Bytes: size, PeakMiB: t.PeakRSSMiB, IdleMiB: t.IdleRSSMiB})
 	}
-	res.RSS = append(res.RSS, RSS{Bytes: sz.Big, PeakMiB: res.Direct.PeakRSSMiB, IdleMiB: res.Direct.IdleRSSMiB})
+
+	// (d) Parallel direct uploads: absolute figures only, since no
+	// baseline runs next to it.
+	b.logf("(d) %d direct uploads of %s at once", sz.Uploads, human(sz.Parallel))
+	if res.Parallel, err = b.measureServer(ctx, direct, sz.Parallel, sz.Uploads); err != nil {
+		return nil, err
+	}
+	res.Parallel.Contender = "d"
 
 	// (e) The token API.
 	b.logf("(e) token API: seeding %d tokens through the store package", sz.Tokens)
@@ -214,143 +300,6 @@ func (b *bench) run(ctx context.Context) (*Results, error) {
 	}
 	res.Targets = targets(res)
 	return res, nil
-}
-
-// baseline times writing size bytes of the source file to a new file
-// with os.File, with an fsync after each part.
-func (b *bench) baseline(size int64) (time.Duration, error) {
-	settle()
-	src, err := os.Open(b.src)
-	if err != nil {
-		return 0, err
-	}
-	defer src.Close()
-	return baseline(src, filepath.Join(b.work, "baseline.bin"), size)
-}
-
-// settle writes out whatever is waiting to be written on the machine
-// (the previous step's deletions, a link's creation, other programs'
-// writes), so that a timed step does not pay for it.
-func settle() { syscall.Sync() }
-
-// uploader runs one upload of size bytes of f against s and returns the
-// video ID.
-type uploader func(s *server, f *os.File, size int64) (string, error)
-
-// phase starts a fresh server, runs count uploads of size bytes at once
-// with up, and measures the wall time, the server's CPU time and its peak
-// RSS. Each upload's source is then read back and checked.
-func (b *bench) phase(ctx context.Context, name string, count int, size int64, up uploader) (Throughput, error) {
-	data := b.dataDir()
-	s, err := startServer(ctx, b.bin, data, b.apiKey)
-	if err != nil {
-		return Throughput{}, err
-	}
-	defer func() {
-		s.Stop()
-		b.cleanup(data)
-	}()
-	files := make([]*os.File, count)
-	for i := range files {
-		if files[i], err = os.Open(b.src); err != nil {
-			return Throughput{}, err
-		}
-		defer files[i].Close()
-	}
-	// Let the server settle after its start before the first sample.
-	time.Sleep(200 * time.Millisecond)
-	settle()
-	before, err := sample(s.Pid())
-	if err != nil {
-		return Throughput{}, err
-	}
-	ids := make([]string, count)
-	errs := make([]error, count)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for i := range count {
-		wg.Go(func() { ids[i], errs[i] = up(s, files[i], size) })
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	after, err := sample(s.Pid())
-	if err := errors.Join(append(errs, err)...); err != nil {
-		return Throughput{}, fmt.Errorf("%s: %w\nserver log:\n%s", name, err, s.logTail())
-	}
-	for _, id := range ids {
-		sum, n, err := sourceSHA256(ctx, s.URL, b.apiKey, id)
-		if err != nil {
-			return Throughput{}, fmt.Errorf("%s: %w", name, err)
-		}
-		if want := b.sums[size]; sum != want || n != size {
-			return Throughput{}, fmt.Errorf("%s: the stored source of %s has %d bytes with SHA-256 %s, want %d bytes with %s", name, id, n, sum, size, want)
-		}
-	}
-	total := size * int64(count)
-	return Throughput{
-		Name: name, Bytes: total, Seconds: elapsed.Seconds(), MBps: mbps(total, elapsed),
-		CPUPerGiB:  (after.CPU - before.CPU).Seconds() / (float64(total) / (1 << 30)),
-		PeakRSSMiB: mib(after.HWM), IdleRSSMiB: mib(before.HWM),
-	}, nil
-}
-
-// cleanup removes a data directory, and its server's log unless asked to
-// keep it.
-func (b *bench) cleanup(data string) {
-	os.RemoveAll(data)
-	if !b.keepLogs {
-		os.Remove(data + ".log")
-	}
-}
-
-// direct is an uploader that mints a token and uses POST /upload.
-func (b *bench) direct(s *server, f *os.File, size int64) (string, error) {
-	tok, err := createToken(s.URL, b.apiKey)
-	if err != nil {
-		return "", err
-	}
-	return uploadDirect(s.URL, tok, f, size)
-}
-
-// link is an uploader that mints a link with "uplink link create" and
-// uploads through it. The receipt's SHA-256 must be the file's too.
-func (b *bench) link(s *server, f *os.File, size int64) (string, error) {
-	cmd := exec.Command(b.bin, "link", "create", "--data", s.Data, "--public-url", s.URL,
-		"--label", "uplinkbench", "--ttl", "never", "--max-uploads", "0", "--types", "any")
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("uplink link create: %w: %s", err, stderr.String())
-	}
-	id, sum, err := uploadLink(strings.TrimSpace(string(out)), f, size)
-	if err == nil && sum != b.sums[size] {
-		err = fmt.Errorf("the link's receipt says SHA-256 %s, want %s", sum, b.sums[size])
-	}
-	return id, err
-}
-
-// tokens seeds the store and times the token API.
-func (b *bench) tokens(ctx context.Context) (TokenResults, error) {
-	data := b.dataDir()
-	defer b.cleanup(data)
-	start := time.Now()
-	ids, err := seedTokens(ctx, data, b.sz.Tokens, b.log)
-	if err != nil {
-		return TokenResults{}, err
-	}
-	seeded := time.Since(start)
-	s, err := startServer(ctx, b.bin, data, b.apiKey)
-	if err != nil {
-		return TokenResults{}, err
-	}
-	defer s.Stop()
-	settle()
-	lat, err := measureTokens(s.URL, b.apiKey, ids, b.sz.Samples)
-	if err != nil {
-		return TokenResults{}, fmt.Errorf("%w\nserver log:\n%s", err, s.logTail())
-	}
-	return TokenResults{Count: b.sz.Tokens, SeedSeconds: seeded.Seconds(), Latencies: lat}, nil
 }
 
 // describeMachine says what the figures were measured on.

@@ -11,15 +11,17 @@ import (
 
 // Results are one run's figures.
 type Results struct {
-	Command  string       `json:"command"`
-	Quick    bool         `json:"quick"`
-	Machine  Machine      `json:"machine"`
-	Sizes    sizes        `json:"sizes"`
-	Baseline Throughput   `json:"baseline"`
-	Direct   Throughput   `json:"direct"`
-	Proxy    Throughput   `json:"proxy"`
-	Parallel Throughput   `json:"parallel"`
-	RSS      []RSS        `json:"peakRSS"`
+	Command     string  `json:"command"`
+	Quick       bool    `json:"quick"`
+	WallSeconds float64 `json:"wallSeconds"` // The whole run, builds excluded.
+	Machine     Machine `json:"machine"`
+	Sizes       sizes   `json:"sizes"`
+	// Rounds holds every block of the interleaved rounds, in run order.
+	Rounds  []Round   `json:"rounds"`
+	Summary []Summary `json:"summary"` // One per size.
+	RSS     []RSS     `json:"peakRSS"`
+	// Parallel is (d): several direct uploads at once, on one server.
+	Parallel *Run         `json:"parallel"`
 	Tokens   TokenResults `json:"tokens"`
 	Targets  []Target     `json:"targets"`
 }
@@ -36,32 +38,6 @@ type Machine struct {
 	Uplink     string  `json:"uplink"`
 }
 
-// Throughput is one timed transfer. MB are 10^6 bytes.
-type Throughput struct {
-	Name    string  `json:"name"`
-	Bytes   int64   `json:"bytes"`
-	Seconds float64 `json:"seconds"`
-	MBps    float64 `json:"mbPerSecond"`
-	// Samples are the baseline's MB/s in each of its runs; MBps is
-	// their median.
-	Samples []float64 `json:"samplesMBPerSecond,omitempty"`
-	// Ratio is MBps over the baseline's.
-	Ratio float64 `json:"ratioToBaseline,omitempty"`
-	// CPUPerGiB is the server's user+system CPU seconds per GiB moved.
-	CPUPerGiB float64 `json:"serverCPUSecondsPerGiB,omitempty"`
-	// PeakRSSMiB is the server's VmHWM after the transfer; IdleRSSMiB
-	// the same before it.
-	PeakRSSMiB float64 `json:"serverPeakRSSMiB,omitempty"`
-	IdleRSSMiB float64 `json:"serverIdleRSSMiB,omitempty"`
-}
-
-// RSS is a fresh server's peak RSS for one upload of Bytes.
-type RSS struct {
-	Bytes   int64   `json:"bytes"`
-	PeakMiB float64 `json:"peakMiB"`
-	IdleMiB float64 `json:"idleMiB"`
-}
-
 // TokenResults are the token API's latencies with Count tokens stored.
 type TokenResults struct {
 	Count       int       `json:"count"`
@@ -69,56 +45,55 @@ type TokenResults struct {
 	Latencies   []Latency `json:"latencies"`
 }
 
-// Target is one of issue 6's goals and whether this run met it.
-type Target struct {
-	Name string  `json:"name"`
-	Want string  `json:"want"`
-	Got  float64 `json:"got"`
-	Met  bool    `json:"met"`
-}
-
-func targets(r *Results) []Target {
-	small, large, big := r.RSS[0], r.RSS[1], r.RSS[2]
-	growth := math.Abs(large.PeakMiB-small.PeakMiB) / small.PeakMiB
-	return []Target{
-		{Name: "(b)/(a)", Want: "≥ 0.85", Got: round(r.Direct.Ratio, 3), Met: r.Direct.Ratio >= 0.85},
-		{Name: "(c)/(a)", Want: "≥ 0.80", Got: round(r.Proxy.Ratio, 3), Met: r.Proxy.Ratio >= 0.8},
-		{Name: fmt.Sprintf("peak RSS, %s upload (MiB)", human(big.Bytes)), Want: "< 64", Got: round(big.PeakMiB, 1), Met: big.PeakMiB < 64},
-		{Name: fmt.Sprintf("peak RSS, %s vs %s upload", human(large.Bytes), human(small.Bytes)), Want: "within 10%", Got: round(growth, 3), Met: growth <= 0.10},
-	}
-}
-
 func printTable(w io.Writer, r *Results) {
 	m := r.Machine
-	fmt.Fprintf(w, "uplinkbench %s\n", time.Now().UTC().Format(time.RFC3339))
-	fmt.Fprintf(w, "uplink %s, %s\n", m.Uplink, m.GoVersion)
+	fmt.Fprintf(w, "uplinkbench %s, %s\n", time.Now().UTC().Format(time.RFC3339), r.Command)
+	fmt.Fprintf(w, "uplink %s, %s; tusd %s\n", m.Uplink, m.GoVersion, tusdVersion)
 	fmt.Fprintf(w, "%s, %d cores, %.1f GiB RAM, %s on %s\n", m.CPU, m.Cores, m.MemoryGiB, m.Filesystem, m.Device)
+	fmt.Fprintf(w, "%d rounds, %s parts, run took %.0f s\n", r.Sizes.Rounds, human(r.Sizes.PartBytes), r.WallSeconds)
 	if r.Quick {
 		fmt.Fprintln(w, "QUICK RUN: sizes scaled down; not comparable with full runs")
 	}
 	fmt.Fprintln(w)
 
+	for _, s := range r.Summary {
+		printRounds(w, r.Rounds, s)
+	}
+	fmt.Fprintln(w, "(x)/(a): MiB/s over the same round's (a); (x)/(t): uplink's time over the same round's (t).")
+	fmt.Fprintln(w, "CPU: the server process's user+system seconds per GiB ((t): tusd's; its fsync runs in the client).")
+	fmt.Fprintln(w)
+
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "throughput (MB = 10^6 bytes)\tsize\ttime s\tMB/s\tvs (a)\tserver CPU s/GiB\tserver peak RSS MiB\t")
-	for _, t := range []Throughput{r.Baseline, r.Direct, r.Proxy, r.Parallel} {
-		ratio, cpu, rss := "-", "-", "-"
-		if t.Ratio > 0 {
-			ratio = fmt.Sprintf("%.2f", t.Ratio)
-			cpu = fmt.Sprintf("%.2f", t.CPUPerGiB)
-			rss = fmt.Sprintf("%.1f", t.PeakRSSMiB)
+	fmt.Fprintln(tw, "part latency, ms\tsize\tparts\tclient p50\tclient p99\tserver p50\tserver p99\t")
+	for _, s := range r.Summary {
+		for _, key := range []string{direct, link, tus} {
+			l := s.Latency[key]
+			sp50, sp99 := "-", "-"
+			if l.ServerParts > 0 {
+				sp50, sp99 = fmt.Sprintf("%.1f", l.ServerP50ms), fmt.Sprintf("%.1f", l.ServerP99ms)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f\t%.1f\t%s\t%s\t\n", contenderName(key), human(s.Bytes), l.Parts, l.ClientP50ms, l.ClientP99ms, sp50, sp99)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.2f\t%.0f\t%s\t%s\t%s\t\n", t.Name, human(t.Bytes), t.Seconds, t.MBps, ratio, cpu, rss)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "(a) is the median of %v MB/s, taken before (b), between (b) and (c), and after (c).\n\n", r.Baseline.Samples)
+	fmt.Fprintln(w, "client: from the end of a part's body to the end of its answer, every part of every round.")
+	if name := serverMetric(r); name != "" {
+		fmt.Fprintf(w, "server: %s (from the start of the part's request to its commit), interpolated within its buckets.\n", name)
+	}
+	fmt.Fprintln(w)
 
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "server peak RSS, fresh process per upload\tidle MiB\tpeak MiB\t")
+	fmt.Fprintln(tw, "server peak RSS, fresh process per upload\tsize\tidle MiB\tpeak MiB\t")
 	for _, x := range r.RSS {
-		fmt.Fprintf(tw, "one %s upload\t%.1f\t%.1f\t\n", human(x.Bytes), x.IdleMiB, x.PeakMiB)
+		fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.1f\t\n", contenderName(x.Contender), human(x.Bytes), x.IdleMiB, x.PeakMiB)
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
+
+	if p := r.Parallel; p != nil {
+		fmt.Fprintf(w, "(d) %d × %s direct uploads at once: %.0f MiB/s, server CPU %.2f s/GiB, peak RSS %.1f MiB (no baseline beside it)\n\n",
+			r.Sizes.Uploads, human(r.Sizes.Parallel), p.MiBps, p.CPUPerGiB, p.PeakRSSMiB)
+	}
 
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "token API, %d tokens stored\tp50 ms\tp99 ms\tsamples\t\n", r.Tokens.Count)
@@ -137,7 +112,52 @@ func printTable(w io.Writer, r *Results) {
 	}
 }
 
-func mbps(n int64, d time.Duration) float64 { return float64(n) / 1e6 / d.Seconds() }
+// printRounds prints the rounds at one size and their medians.
+func printRounds(w io.Writer, rounds []Round, s Summary) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "%s, MiB/s\torder\t(a)\t(b)\t(b)/(a)\t(c)\t(c)/(a)\t(t)\t(t)/(a)\t(b)/(t) time\t(c)/(t) time\tCPU (b)\tCPU (c)\tCPU (t)\t\n", human(s.Bytes))
+	for _, rd := range rounds {
+		if rd.Bytes != s.Bytes {
+			continue
+		}
+		a, bb, c, t := rd.Runs[raw], rd.Runs[direct], rd.Runs[link], rd.Runs[tus]
+		fmt.Fprintf(tw, "round %d\t%s\t%.0f\t%.0f\t%.2f\t%.0f\t%.2f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t\n",
+			rd.Round, strings.Join(rd.Order, " "), a.MiBps, bb.MiBps, bb.Ratio, c.MiBps, c.Ratio, t.MiBps, t.Ratio,
+			bb.TimeOverTus, c.TimeOverTus, bb.CPUPerGiB, c.CPUPerGiB, t.CPUPerGiB)
+	}
+	fmt.Fprintf(tw, "median\t\t%.0f\t%.0f\t%.2f\t%.0f\t%.2f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t\n",
+		s.MiBps[raw], s.MiBps[direct], s.Ratio[direct], s.MiBps[link], s.Ratio[link], s.MiBps[tus], s.Ratio[tus],
+		s.TimeOverTus[direct], s.TimeOverTus[link], s.CPUPerGiB[direct], s.CPUPerGiB[link], s.CPUPerGiB[tus])
+	tw.Flush()
+	// The proof that no contender's bytes stayed in the page cache: each
+	// writer sent at least the file's size to the storage layer.
+	fmt.Fprintf(w, "sent to the disk per byte of the file, lowest and median over the rounds:")
+	for _, key := range contenders() {
+		lowest := math.Inf(1)
+		for _, rd := range rounds {
+			if run := rd.Runs[key]; rd.Bytes == s.Bytes && run != nil {
+				lowest = min(lowest, run.WritesPerByte)
+			}
+		}
+		fmt.Fprintf(w, " (%s) %.3f, %.3f;", key, lowest, s.WritesPerByte[key])
+	}
+	fmt.Fprint(w, "\n\n")
+}
+
+// serverMetric names the histogram the server-side latencies came from.
+func serverMetric(r *Results) string {
+	for _, s := range r.Summary {
+		for _, l := range s.Latency {
+			if l.ServerMetric != "" {
+				return l.ServerMetric
+			}
+		}
+	}
+	return ""
+}
+
+// mibps is n bytes over d, in MiB/s.
+func mibps(n int64, d time.Duration) float64 { return float64(n) / (1 << 20) / d.Seconds() }
 
 func mib(n int64) float64 { return float64(n) / (1 << 20) }
 

@@ -37,12 +37,12 @@ func buildUplink(ctx context.Context, dir string) (string, error) {
 	return bin, nil
 }
 
-// server is one "uplink serve" process.
+// server is one server process under test: "uplink serve" or tusd.
 type server struct {
 	URL  string
-	Data string
+	Data string // Its data (or upload) directory.
 	cmd  *exec.Cmd
-	log  string // Its stderr, for when something fails.
+	log  string // Its stdout and stderr, for when something fails.
 	done chan error
 }
 
@@ -50,10 +50,23 @@ type server struct {
 // data directory, and waits until it announces its address.
 func startServer(ctx context.Context, bin, data, apiKey string, extra ...string) (*server, error) {
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--chunk-size", "16MiB"}, extra...)
+	env := []string{"UPLINK_API_KEY=" + apiKey, "UPLINK_ADMIN_PASSWORD=bench-admin-password-0123456789"}
+	return startProcess(ctx, bin, args, env, data, func(line string) (string, bool) {
+		u, ok := strings.CutPrefix(line, "uplink is listening on ")
+		return strings.TrimSpace(u), ok
+	})
+}
+
+// startProcess starts bin with args (and env added to this process's
+// environment), logging its output to data + ".log", and waits until a
+// line of its standard output gives its URL (announce).
+func startProcess(ctx context.Context, bin string, args, env []string, data string, announce func(line string) (string, bool)) (*server, error) {
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "UPLINK_API_KEY="+apiKey, "UPLINK_ADMIN_PASSWORD=bench-admin-password-0123456789")
+	cmd.Env = append(os.Environ(), env...)
 	logPath := data + ".log"
-	logf, err := os.Create(logPath)
+	// Both the child (its stderr) and this process (the child's stdout,
+	// copied) append to the log, so their lines interleave whole.
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err
 	}
@@ -67,27 +80,33 @@ func startServer(ctx context.Context, bin, data, apiKey string, extra ...string)
 		logf.Close()
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
-	logf.Close() // The child has its own copy.
 	s := &server{Data: data, cmd: cmd, log: logPath, done: make(chan error, 1)}
 	urlc := make(chan string, 1)
 	go func() {
+		defer logf.Close()
 		sc := bufio.NewScanner(stdout)
+		announced := false
 		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), "uplink is listening on "); ok {
-				urlc <- strings.TrimSpace(u)
+			fmt.Fprintln(logf, sc.Text())
+			if u, ok := announce(sc.Text()); ok && !announced {
+				announced = true
+				urlc <- u
 			}
 		}
+		// After a line too long to scan, drain the rest so that the
+		// child never blocks on a full pipe.
 		io.Copy(io.Discard, stdout)
 		s.done <- cmd.Wait()
 	}()
+	name := filepath.Base(bin)
 	select {
 	case s.URL = <-urlc:
 		return s, nil
 	case err := <-s.done:
-		return nil, fmt.Errorf("uplink serve exited before listening (%v):\n%s", err, s.logTail())
+		return nil, fmt.Errorf("%s exited before listening (%v):\n%s", name, err, s.logTail())
 	case <-time.After(30 * time.Second):
 		s.Stop()
-		return nil, fmt.Errorf("uplink serve did not announce its address within 30s:\n%s", s.logTail())
+		return nil, fmt.Errorf("%s did not announce its address within 30s:\n%s", name, s.logTail())
 	case <-ctx.Done():
 		s.Stop()
 		return nil, ctx.Err()
@@ -119,10 +138,15 @@ func (s *server) logTail() string {
 
 // procSample is what /proc says about a process at one moment.
 type procSample struct {
-	CPU   time.Duration // User plus system time so far.
-	HWM   int64         // Peak resident set size (VmHWM), in bytes.
-	RSS   int64         // Current resident set size (VmRSS), in bytes.
-	Taken time.Time
+	CPU time.Duration // User plus system time so far.
+	HWM int64         // Peak resident set size (VmHWM), in bytes.
+	RSS int64         // Current resident set size (VmRSS), in bytes.
+	// Written is write_bytes from /proc/<pid>/io: the bytes the process
+	// has caused to be sent to the storage layer (counted when it dirties
+	// page cache, whoever writes the pages out later), or -1 where the
+	// kernel does not account for them.
+	Written int64
+	Taken   time.Time
 }
 
 // userHZ is the unit of the times in /proc/<pid>/stat. It is 100 on every
@@ -131,7 +155,7 @@ const userHZ = 100
 
 // sample reads the process's CPU time and memory from /proc.
 func sample(pid int) (procSample, error) {
-	s := procSample{Taken: time.Now()}
+	s := procSample{Taken: time.Now(), Written: -1}
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return s, err
@@ -167,6 +191,15 @@ func sample(pid int) (procSample, error) {
 			s.HWM = kb << 10
 		} else {
 			s.RSS = kb << 10
+		}
+	}
+	if io, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid)); err == nil {
+		for _, line := range strings.Split(string(io), "\n") {
+			if v, ok := strings.CutPrefix(line, "write_bytes: "); ok {
+				if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
+					s.Written = n
+				}
+			}
 		}
 	}
 	return s, nil

@@ -48,6 +48,29 @@ func seedTokens(ctx context.Context, data string, n int, progress io.Writer) ([]
 	return ids, nil
 }
 
+// tokens seeds the store and times the token API.
+func (b *bench) tokens(ctx context.Context) (TokenResults, error) {
+	data := b.dataDir()
+	defer b.cleanup(data)
+	start := time.Now()
+	ids, err := seedTokens(ctx, data, b.sz.Tokens, b.log)
+	if err != nil {
+		return TokenResults{}, err
+	}
+	seeded := time.Since(start)
+	s, err := startServer(ctx, b.bin, data, b.apiKey)
+	if err != nil {
+		return TokenResults{}, err
+	}
+	defer s.Stop()
+	settle()
+	lat, err := measureTokens(s.URL, b.apiKey, ids, b.sz.Samples)
+	if err != nil {
+		return TokenResults{}, fmt.Errorf("%w\nserver log:\n%s", err, s.logTail())
+	}
+	return TokenResults{Count: b.sz.Tokens, SeedSeconds: seeded.Seconds(), Latencies: lat}, nil
+}
+
 // Latency is the spread of one API call's response times.
 type Latency struct {
 	Op      string  `json:"op"`

@@ -49,12 +49,23 @@ type request struct {
 	off, size      int64
 }
 
-// do sends r and returns the response's status and body.
-func (k *rawConn) do(r request) (int, []byte, error) {
+// response is what came back for one request.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+	// wait is the time from the last byte of the request's body being
+	// handed to the kernel to the end of the response: for an upload
+	// part, how long the server took to make it durable and answer.
+	wait time.Duration
+}
+
+// do sends r and returns the server's response.
+func (k *rawConn) do(r request) (response, error) {
 	if k.c == nil {
 		c, err := net.Dial("tcp", k.host)
 		if err != nil {
-			return 0, nil, err
+			return response{}, err
 		}
 		k.c, k.br = c.(*net.TCPConn), bufio.NewReader(c)
 	}
@@ -73,101 +84,117 @@ func (k *rawConn) do(r request) (int, []byte, error) {
 			}
 		}
 	}
-	if werr == nil {
+	if werr == nil && len(r.tail) > 0 {
 		_, werr = k.c.Write(r.tail)
 	}
+	sent := time.Now()
 	// A server that refuses a request may answer before reading it all:
 	// read the answer even when sending failed.
 	resp, err := http.ReadResponse(k.br, nil)
 	if err != nil {
 		k.Close()
 		if werr != nil {
-			return 0, nil, werr
+			return response{}, werr
 		}
-		return 0, nil, err
+		return response{}, err
 	}
 	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	out := response{status: resp.StatusCode, header: resp.Header, body: body, wait: time.Since(sent)}
 	if resp.Close || err != nil || werr != nil {
 		k.Close()
 	}
-	return resp.StatusCode, body, err
+	return out, err
 }
 
 // partSize is the size of every part but the last, for direct uploads
-// and (through --chunk-size) for uploads through a link.
+// and (through --chunk-size) for uploads through a link, and of every
+// tus PATCH.
 const partSize = 16 << 20
 
 // uploadDirect uploads size bytes of file (from its start) with POST
 // /upload?token=, in the official clients' format: multipart/form-data,
 // "Content-Range: part n/N", and the videoId returned by part 1 in every
-// later part. It returns the video's ID.
-func uploadDirect(base, token string, file *os.File, size int64) (string, error) {
+// later part. It returns the video's ID and each part's wait.
+func uploadDirect(base, token string, file *os.File, size int64) (string, []time.Duration, error) {
 	u, err := url.Parse(base)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	k := &rawConn{host: u.Host}
 	defer k.Close()
 	total := int((size + partSize - 1) / partSize)
 	videoID := ""
+	waits := make([]time.Duration, 0, total)
 	for n := 1; n <= total; n++ {
 		off := int64(n-1) * partSize
-		length := min(partSize, size-off)
 		var buf bytes.Buffer
 		mw := multipart.NewWriter(&buf)
 		if videoID != "" {
 			if err := mw.WriteField("videoId", videoID); err != nil {
-				return "", err
+				return "", nil, err
 			}
 		}
 		if _, err := mw.CreateFormFile("file", "bench.bin"); err != nil {
-			return "", err
+			return "", nil, err
 		}
 		head := bytes.Clone(buf.Bytes())
 		buf.Reset()
 		if err := mw.Close(); err != nil {
-			return "", err
+			return "", nil, err
 		}
 		h := http.Header{}
 		h.Set("Content-Type", mw.FormDataContentType())
 		h.Set("Content-Range", "part "+strconv.Itoa(n)+"/"+strconv.Itoa(total))
-		status, body, err := k.do(request{method: "POST", target: "/upload?token=" + url.QueryEscape(token),
-			header: h, head: head, tail: buf.Bytes(), file: file, off: off, size: length})
+		resp, err := k.do(request{method: "POST", target: "/upload?token=" + url.QueryEscape(token),
+			header: h, head: head, tail: buf.Bytes(), file: file, off: off, size: min(partSize, size-off)})
 		if err != nil {
-			return "", fmt.Errorf("part %d/%d: %w", n, total, err)
+			return "", nil, fmt.Errorf("part %d/%d: %w", n, total, err)
 		}
-		if status != http.StatusCreated {
-			return "", fmt.Errorf("part %d/%d: HTTP %d: %s", n, total, status, clip(body))
+		if resp.status != http.StatusCreated {
+			return "", nil, fmt.Errorf("part %d/%d: HTTP %d: %s", n, total, resp.status, clip(resp.body))
 		}
 		var v struct {
 			VideoID string `json:"videoId"`
 		}
-		if err := json.Unmarshal(body, &v); err != nil || v.VideoID == "" {
-			return "", fmt.Errorf("part %d/%d: no videoId in %s", n, total, clip(body))
+		if err := json.Unmarshal(resp.body, &v); err != nil || v.VideoID == "" {
+			return "", nil, fmt.Errorf("part %d/%d: no videoId in %s", n, total, clip(resp.body))
 		}
 		videoID = v.VideoID
+		waits = append(waits, resp.wait)
 	}
-	return videoID, nil
+	return videoID, waits, nil
+}
+
+// linkResult is what an upload through a link returns.
+type linkResult struct {
+	videoID string
+	sha256  string // From the link's receipt.
+	waits   []time.Duration
 }
 
 // uploadLink uploads size bytes of file through a link's endpoints, as
 // its upload page does: start a session, then PUT each part's raw bytes.
-// It returns the video's ID and the SHA-256 on the link's receipt.
-func uploadLink(linkURL string, file *os.File, size int64) (string, string, error) {
+// Every request carries the server's own origin, as the page's requests
+// do: these state-changing endpoints refuse other origins.
+func uploadLink(linkURL string, file *os.File, size int64) (linkResult, error) {
 	u, err := url.Parse(linkURL)
 	if err != nil {
-		return "", "", err
+		return linkResult{}, err
 	}
+	origin := u.Scheme + "://" + u.Host
+	k := &rawConn{host: u.Host}
+	defer k.Close()
 	start, _ := json.Marshal(map[string]any{"filename": "bench.bin", "size": size, "lastModified": time.Now().UnixMilli()})
-	resp, err := http.Post(linkURL+"/uploads", "application/json", bytes.NewReader(start))
+	h := http.Header{}
+	h.Set("Origin", origin)
+	h.Set("Content-Type", "application/json")
+	resp, err := k.do(request{method: "POST", target: u.Path + "/uploads", header: h, head: start})
 	if err != nil {
-		return "", "", err
+		return linkResult{}, fmt.Errorf("start: %w", err)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		return "", "", fmt.Errorf("start: HTTP %d: %s", resp.StatusCode, clip(body))
+	if resp.status != http.StatusCreated {
+		return linkResult{}, fmt.Errorf("start: HTTP %d: %s", resp.status, clip(resp.body))
 	}
 	var sess struct {
 		VideoID    string `json:"videoId"`
@@ -178,33 +205,32 @@ func uploadLink(linkURL string, file *os.File, size int64) (string, string, erro
 			SHA256 string `json:"sha256"`
 		} `json:"receipt"`
 	}
-	if err := json.Unmarshal(body, &sess); err != nil {
-		return "", "", fmt.Errorf("start: %s: %w", clip(body), err)
+	if err := json.Unmarshal(resp.body, &sess); err != nil {
+		return linkResult{}, fmt.Errorf("start: %s: %w", clip(resp.body), err)
 	}
-	k := &rawConn{host: u.Host}
-	defer k.Close()
-	h := http.Header{}
 	h.Set("Content-Type", "application/octet-stream")
+	waits := make([]time.Duration, 0, sess.TotalParts)
 	for n := 1; n <= sess.TotalParts; n++ {
 		off := int64(n-1) * sess.ChunkSize
-		status, body, err := k.do(request{method: "PUT", target: u.Path + "/uploads/" + sess.VideoID + "/parts/" + strconv.Itoa(n),
+		resp, err := k.do(request{method: "PUT", target: u.Path + "/uploads/" + sess.VideoID + "/parts/" + strconv.Itoa(n),
 			header: h, file: file, off: off, size: min(sess.ChunkSize, size-off)})
 		if err != nil {
-			return "", "", fmt.Errorf("part %d/%d: %w", n, sess.TotalParts, err)
+			return linkResult{}, fmt.Errorf("part %d/%d: %w", n, sess.TotalParts, err)
 		}
-		if status != http.StatusOK {
-			return "", "", fmt.Errorf("part %d/%d: HTTP %d: %s", n, sess.TotalParts, status, clip(body))
+		if resp.status != http.StatusOK {
+			return linkResult{}, fmt.Errorf("part %d/%d: HTTP %d: %s", n, sess.TotalParts, resp.status, clip(resp.body))
 		}
+		waits = append(waits, resp.wait)
 		if n == sess.TotalParts {
-			if err := json.Unmarshal(body, &sess); err != nil {
-				return "", "", err
+			if err := json.Unmarshal(resp.body, &sess); err != nil {
+				return linkResult{}, err
 			}
 		}
 	}
 	if !sess.Complete || sess.Receipt == nil {
-		return "", "", fmt.Errorf("the link upload is not complete after %d parts", sess.TotalParts)
+		return linkResult{}, fmt.Errorf("the link upload is not complete after %d parts", sess.TotalParts)
 	}
-	return sess.VideoID, sess.Receipt.SHA256, nil
+	return linkResult{videoID: sess.VideoID, sha256: sess.Receipt.SHA256, waits: waits}, nil
 }
 
 // createToken mints an upload token with the API key.
