@@ -326,6 +326,8 @@ var ownCodes = map[string]bool{
 	"insufficient-storage":     true,
 	"request-body-too-large":   true,
 	"internal-server-error":    true,
+	"upload-part-in-flight":    true,
+	"upload-too-many-parts":    true,
 }
 
 // wantProblem checks that r is a problem document with the given status,

@@ -72,6 +72,11 @@ var problemKinds = map[string]problemKind{
 	ingest.CodeVideoIDRequired:     {400, "The videoId of the upload is required.", true},
 	ingest.CodeUploadAbandoned:     {400, "The upload was abandoned.", true},
 	ingest.CodeNoSpace:             {507, "The server has no space left to store the upload.", true},
+	// A part another request is still sending, and parts over the bound
+	// in flight, get 503: the official uploader retries 5xx and gives up
+	// on 4xx, and the request can indeed succeed a moment later.
+	ingest.CodePartInFlight: {503, "This part is being received by another request.", true},
+	ingest.CodeTooManyParts: {503, "Too many parts of this upload are being received at once.", true},
 
 	codeMissingAuth:       {401, `The "Authorization" header is missing.`, false},
 	codeInvalidAPIKey:     {401, "The API key is invalid.", false},
@@ -129,12 +134,17 @@ func (a *API) HandleError(err error, c echo.Context) {
 		return
 	}
 	p := a.toProblem(err)
-	if p.Status >= 500 {
+	var ie *ingest.Error
+	busy := errors.As(err, &ie) && (ie.Code == ingest.CodePartInFlight || ie.Code == ingest.CodeTooManyParts)
+	if p.Status >= 500 && !busy {
 		a.log.ErrorContext(c.Request().Context(), "API request failed", "method", c.Request().Method, "route", c.Path(), "err", err)
 	}
 	a.setCORS(c)
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentType, "application/problem+json")
+	if busy {
+		h.Set(echo.HeaderRetryAfter, "1")
+	}
 	if p.Status == http.StatusMethodNotAllowed {
 		if allow, ok := c.Get(echo.ContextKeyHeaderAllow).(string); ok {
 			h.Set(echo.HeaderAllow, allow)

@@ -422,3 +422,53 @@ func TestTokenDeletedWhilePartsInFlight(t *testing.T) {
 		}
 	})
 }
+
+// A part re-sent while the server still reads the first attempt (a client
+// that timed out on a slow connection) is refused at once with 503 and
+// Retry-After, which the official uploader retries; once the first
+// attempt is recorded, the same part is a repeat and gets 201. The file
+// is stored once, byte for byte.
+func TestSamePartWhileTheFirstIsInFlight(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	dir, err := blob.NewDir(a.blobRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := a.createToken(t, 0)
+	data := randomData(330, 2*partSize)
+	id := a.uploadOK(t, upload{token: tok, contentRange: "part 1/2", parts: []formPart{file("same.mp4", data[:partSize])}}).VideoID
+
+	open := make(chan struct{})
+	gate := newRaceGate(data[partSize:], open)
+	first := make(chan *response)
+	go func() {
+		fp := file("same.mp4", nil)
+		fp.stream, fp.size = gate, partSize
+		first <- a.upload(t, upload{token: tok, contentRange: "part 2/2", parts: []formPart{field("videoId", id), fp}})
+	}()
+	<-gate.halfway
+	u, err := a.store.FindUpload(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitGrowing(t, dir, u.SourceKey, u.SourceSize) // The server holds the part.
+	again := upload{token: tok, contentRange: "part 2/2", parts: []formPart{field("videoId", id), file("same.mp4", data[partSize:])}}
+	for range 3 {
+		r := a.upload(t, again)
+		a.wantProblem(t, r, 503, "upload-part-in-flight", "Content-Range")
+		if got := r.Header.Get("Retry-After"); got != "1" {
+			t.Errorf("Retry-After=%q, want 1", got)
+		}
+	}
+	if got, want := a.status(t, id).Ingest.Status, "uploading"; got != want {
+		t.Errorf("ingest status while the part is held=%q, want=%q", got, want)
+	}
+	close(open)
+	if r := <-first; r.Code != 201 {
+		t.Fatalf("the first attempt: %d %s", r.Code, clip(r.Body))
+	}
+	wantVideo(t, a.upload(t, again), 201)
+	checkPrefix(t, a.store, dir, id, data, []int64{1, 2})
+	checkBlobsMatchRows(t, a.store, dir)
+}
