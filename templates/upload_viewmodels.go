@@ -34,6 +34,17 @@ type UploadPage struct {
 	// UploadCSS is the URL of the uploader's stylesheet, loaded after
 	// Page.CSS. It defaults to "/static/css/upload.css".
 	UploadCSS string
+	// Closed is set when the link takes no new uploads (it expired or is
+	// used up) but has uploads that may still be resumed, or whose
+	// receipt may be asked for again: the page then says why the link is
+	// closed and asks only for the same file.
+	Closed *ClosedNotice
+}
+
+// ClosedNotice says why a link takes no new uploads.
+type ClosedNotice struct {
+	Heading string // "This link has expired."
+	Message string // What to do for a new upload.
 }
 
 // LinkUnavailablePage is shown instead when a link is unknown (404) or

@@ -40,6 +40,12 @@ func (s *Server) renderUploader(c echo.Context, embed bool) error {
 		if embed && l.ID != "" {
 			allowFraming(c, l.EmbedOrigins)
 		}
+		if resumable(l, ref) && (!embed || len(frameOrigins(l.EmbedOrigins)) > 0) {
+			m := s.uploadPage(c, l, embed)
+			m.Closed = &templates.ClosedNotice{Heading: ref.Title, Message: ref.Detail}
+			m.Remaining = -1 // The server decides which file may go on.
+			return render(c, ref.Status, templates.Upload(m))
+		}
 		return s.renderUnavailable(c, ref.Status, ref.Title, ref.Detail, embed)
 	}
 	if err != nil {
@@ -53,6 +59,20 @@ func (s *Server) renderUploader(c echo.Context, embed bool) error {
 		allowFraming(c, l.EmbedOrigins)
 	}
 	return render(c, http.StatusOK, templates.Upload(s.uploadPage(c, l, embed)))
+}
+
+// resumable reports whether a link that takes no new uploads has some
+// that the page must still serve: an upload started before the link
+// expired may go on after (its lease is the clock that counts), and the
+// recipient whose answer to the last part was lost gets the receipt by
+// choosing the same file again (api-contract.md 11.4). A revoked link
+// ends everything.
+func resumable(l store.Link, ref *links.Refusal) bool {
+	switch ref.Code {
+	case links.CodeLinkExpired, links.CodeLinkUsedUp:
+		return l.InFlight > 0 || l.Completed > 0
+	}
+	return false
 }
 
 func (s *Server) renderUnavailable(c echo.Context, status int, heading, message string, embed bool) error {

@@ -22,6 +22,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/uplink-video/uplink/store"
+	"github.com/uplink-video/uplink/store/storetest"
 	"github.com/uplink-video/uplink/store/ingest"
 	"github.com/uplink-video/uplink/web/links"
 	"github.com/uplink-video/uplink/web/webtest"
@@ -46,6 +47,7 @@ type app struct {
 	ingest *ingest.Service
 	links  *links.Service
 	rec    *recorder
+	clock  *storetest.Clock
 }
 
 // newApp serves web.New on 127.0.0.1 with a SQLite store and blobs in a
@@ -68,7 +70,7 @@ func startApp(t *testing.T, opts ...webtest.Option) *app {
 		webtest.WithHandler(func(h http.Handler) http.Handler { rec.next = h; return rec }),
 	}, opts...)
 	w := webtest.Start(t, opts...)
-	return &app{URL: w.URL, store: w.Store, ingest: w.Ingest, links: w.Links, rec: rec}
+	return &app{URL: w.URL, store: w.Store, ingest: w.Ingest, links: w.Links, rec: rec, clock: w.Clock}
 }
 
 // testWriter sends the application's errors to the test log,

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -16,6 +17,7 @@ import (
 // link, then tries a second upload three ways: from a tab that opened the
 // link before the first upload finished, by opening the link afresh, and
 // through the uploader's API. Each is refused, saying the link was used.
+// A link that was never used and has expired shows no uploader at all.
 func TestOneTimeLinkRefusesSecondUpload(t *testing.T) {
 	a := newApp(t)
 	ctx := newBrowser(t)
@@ -44,20 +46,26 @@ func TestOneTimeLinkRefusesSecondUpload(t *testing.T) {
 		t.Errorf("error on the stale page=%q, want it to contain %q", msg, heading)
 	}
 
-	// Opening the link now shows why it takes no more uploads.
+	// Opening the link now shows why it takes no more uploads. It still
+	// asks for a file, only to give the first upload's receipt back to a
+	// recipient whose answer to the last part was lost; it asks nothing else.
 	fresh := newTab(t, ctx)
 	resp := get(t, fresh, "open the used link", chromedp.NavigateResponse(a.links.URL(l)))
 	if got, want := resp.Status, int64(http.StatusGone); got != want {
 		t.Errorf("GET %s: status=%d, want=%d", a.links.URL(l), got, want)
 	}
-	if got := get(t, fresh, "read the heading", chromedp.Text(testid("unavailable-heading"))); got != heading {
+	if got := get(t, fresh, "read the heading", chromedp.Text(testid("closed-heading"))); got != heading {
 		t.Errorf("heading=%q, want=%q", got, heading)
 	}
-	if got, want := get(t, fresh, "read the message", chromedp.Text(testid("unavailable-message"))), "one-time link"; !strings.Contains(got, want) {
+	if got, want := get(t, fresh, "read the message", chromedp.Text(testid("closed"))), "one-time link"; !strings.Contains(got, want) {
 		t.Errorf("message=%q, want it to contain %q", got, want)
 	}
-	if n := get(t, fresh, "count file inputs", chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="file-input"]').length`)); n != 0 {
-		t.Errorf("the used link's page has %d file inputs, want none", n)
+	if n := get(t, fresh, "count the fields", chromedp.Evaluate[int](`document.querySelectorAll('.fields input, .fields textarea').length`)); n != 0 {
+		t.Errorf("the used link's page has %d fields, want only the file", n)
+	}
+	startUpload(t, fresh, second)
+	if got, want := waitRowState(t, fresh, "failed", "done"), "failed"; got != want {
+		t.Fatalf("second upload from the used link's page: row state=%q, want=%q", got, want)
 	}
 
 	// The uploader's API refuses a new upload too.
@@ -77,5 +85,16 @@ func TestOneTimeLinkRefusesSecondUpload(t *testing.T) {
 
 	if n := len(a.completedVideos(t, l.ID)); n != 1 {
 		t.Errorf("completed uploads=%d, want=1", n)
+	}
+
+	// A link that expired unused has nothing to resume: no uploader.
+	unused := a.link(t, links.Spec{MaxUploads: 1, TTL: time.Hour})
+	a.clock.Advance(time.Hour)
+	run(t, fresh, "open an expired, unused link", chromedp.Navigate(a.links.URL(unused)))
+	if got, want := get(t, fresh, "read the heading", chromedp.Text(testid("unavailable-heading"))), "This link has expired."; got != want {
+		t.Errorf("heading=%q, want=%q", got, want)
+	}
+	if n := get(t, fresh, "count file inputs", chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="file-input"]').length`)); n != 0 {
+		t.Errorf("the expired link's page has %d file inputs, want none", n)
 	}
 }

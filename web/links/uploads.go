@@ -40,10 +40,9 @@ func (s *Service) Start(ctx context.Context, linkID string, r StartRequest) (sto
 	if l.RevokedAt != nil {
 		return store.LinkUpload{}, false, s.refuse(ctx, l.ID, "", s.closed(l, false))
 	}
+	// The same file resumes without the rest of the form: the page of a
+	// link that has closed since asks only for the file.
 	r.Filename = ingest.CleanFilename(r.Filename)
-	if err := s.checkStart(l, &r); err != nil {
-		return store.LinkUpload{}, false, s.refuse(ctx, l.ID, "", err)
-	}
 	if u, err := s.store.FindResumableLinkUpload(ctx, l.ID, r.Filename, r.Size, r.LastModified); err == nil {
 		kind := store.EventResumed
 		if u.Status == store.LinkUploadCompleted {
@@ -60,6 +59,9 @@ func (s *Service) Start(ctx context.Context, linkID string, r StartRequest) (sto
 	}
 	if ref := s.closed(l, false); ref != nil {
 		return store.LinkUpload{}, false, s.refuse(ctx, l.ID, "", ref)
+	}
+	if err := s.checkStart(l, &r); err != nil {
+		return store.LinkUpload{}, false, s.refuse(ctx, l.ID, "", err)
 	}
 	chunk, parts, ref := s.partition(r.Size)
 	if ref != nil {
