@@ -22,8 +22,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/uplink-video/uplink/store"
-	"github.com/uplink-video/uplink/store/storetest"
 	"github.com/uplink-video/uplink/store/ingest"
+	"github.com/uplink-video/uplink/store/storetest"
 	"github.com/uplink-video/uplink/web/links"
 	"github.com/uplink-video/uplink/web/webtest"
 )
