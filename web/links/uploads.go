@@ -465,9 +465,14 @@ func (s *Service) partErr(ctx context.Context, l store.Link, u store.LinkUpload,
 		return s.backendErr(ctx, err)
 	case code == "invalid-payload":
 		// The uploader's request was cut off (pause, reload, lost
-		// network); the part is sent again later.
+		// network, or a body idle for longer than the server's read
+		// timeout); the part is sent again later. The status is 408,
+		// not 400: after a stall the answer reaches the uploader once
+		// the network recovers, and an uploader must read it as "send
+		// it again", which HTTP says of 408, rather than as a request
+		// that can never succeed, which 400 says.
 		s.log.InfoContext(ctx, "a part was cut off", "link", l.ID, "video", u.VideoID, "part", u.NextPart)
-		return refusal(400, CodeInvalid, "The part was cut off.", "Send it again.")
+		return refusal(408, CodeInvalid, "The part was cut off.", "Send it again.")
 	}
 	s.log.WarnContext(ctx, "the token endpoint refused a part", "link", l.ID, "video", u.VideoID, "err", err)
 	return refusal(422, CodeUploadRefused, "The upload was refused.", strings.TrimSpace(e.Title+" "+e.Detail))
