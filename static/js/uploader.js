@@ -16,10 +16,18 @@
 // part it needs next. localStorage only remembers videoIds as a hint: the
 // session call finds an unfinished upload of the same file on the server.
 
-const STALL_MS = 60e3 // no upload progress for this long: give up on the part and retry
-const REPLY_MS = 120e3 // part sent, no answer for this long: ask the server what it holds
-const CALL_MS = 30e3 // timeout of the JSON calls
-const MAX_DELAY = 30e3 // cap of the retry backoff
+// The uploader's timers, in milliseconds. No page of uplink changes them:
+// the browser tests shorten them (web/e2e/badnet_test.go) by defining
+// window.uplinkTestTimers before this script runs, so that a network
+// fault can outlast them in seconds rather than minutes.
+const TIMERS = timers({
+  stall: 60e3, // no upload progress for this long: give up on the part and retry
+  reply: 120e3, // part sent, no answer for this long: ask the server what it holds
+  call: 30e3, // timeout of the JSON calls
+  delay: 1e3, // first retry delay; it doubles after each failure
+  maxDelay: 30e3, // cap of the retry backoff
+  finishing: 2e3 // how often to ask whether the server has finished the file
+})
 const LINK_CODES = ['link-expired', 'link-revoked', 'link-used-up', 'link-not-found']
 // Failures that trying the same file again cannot fix.
 const FINAL_CODES = ['file-too-large', 'file-empty', 'file-type-not-allowed', 'file-unreadable', ...LINK_CODES]
@@ -208,7 +216,7 @@ function start (root) {
           it.resync = false
         } else if (it.complete || it.nextPart > it.totalParts) {
           status(it, 'Finishing…')
-          await sleep(it, 2000)
+          await sleep(it, TIMERS.finishing)
           it.resync = true
         } else {
           status(it, 'Uploading…')
@@ -243,13 +251,13 @@ function start (root) {
   }
 
   // backoff waits before the next try: exponential, with jitter, capped
-  // at MAX_DELAY; earlier when the browser comes back online.
+  // at TIMERS.maxDelay; earlier when the browser comes back online.
   async function backoff (it, e) {
     it.loaded = 0
     it.waiting = true
     progress(it, true)
     it.attempt++
-    let ms = Math.min(MAX_DELAY, 1000 * 2 ** (it.attempt - 1))
+    let ms = Math.min(TIMERS.maxDelay, TIMERS.delay * 2 ** (it.attempt - 1))
     ms = ms / 2 + Math.random() * ms / 2
     if (e.retryAfter) ms = Math.max(ms, Math.min(e.retryAfter * 1000, 120e3))
     const tell = left => status(it, navigator.onLine === false
@@ -305,8 +313,8 @@ function start (root) {
       it.xhr = x
       x.open('PUT', `${videoURL(it)}/parts/${n}`)
       x.setRequestHeader('Content-Type', 'application/octet-stream')
-      x.upload.onprogress = e => { it.loaded = e.loaded; arm(STALL_MS); progress(it) }
-      x.upload.onload = () => arm(REPLY_MS)
+      x.upload.onprogress = e => { it.loaded = e.loaded; arm(TIMERS.stall); progress(it) }
+      x.upload.onload = () => arm(TIMERS.reply)
       x.onload = () => {
         end()
         const body = parse(x.responseText)
@@ -318,14 +326,14 @@ function start (root) {
         end()
         reject(it.stop ? STOPPED : new Failure(0, why && { title: 'The connection stalled.' }))
       }
-      arm(STALL_MS)
+      arm(TIMERS.stall)
       x.send(it.file.slice(from, to))
     })
   }
 
   async function call (method, url, body) {
     const ctl = new AbortController()
-    const timer = setTimeout(() => ctl.abort(), CALL_MS)
+    const timer = setTimeout(() => ctl.abort(), TIMERS.call)
     try {
       const res = await fetch(url, {
         method,
@@ -720,6 +728,17 @@ function parentOrigin (cfg) {
   }
   const norm = o => String(o).replace(/\/+$/, '').toLowerCase()
   return cfg.origins.some(o => norm(o) === norm(origin)) ? origin : null
+}
+
+// timers returns the defaults, with any positive number that
+// window.uplinkTestTimers gives in their place.
+function timers (defaults) {
+  const given = globalThis.uplinkTestTimers || {}
+  const t = { ...defaults }
+  for (const k of Object.keys(t)) {
+    if (Number.isFinite(given[k]) && given[k] > 0) t[k] = given[k]
+  }
+  return Object.freeze(t)
 }
 
 function int (s, fallback) {
