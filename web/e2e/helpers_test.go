@@ -54,6 +54,26 @@ type app struct {
 // temporary directory, and links whose parts are 5 MiB.
 func newApp(t *testing.T) *app {
 	t.Helper()
+	return newAppWith(t, appOptions{})
+}
+
+// appOptions are the settings newAppWith changes from newApp's.
+type appOptions struct {
+	// Chunk is the links' part size (links.Config.ChunkSize); chunk
+	// when 0.
+	Chunk int64
+	// ReadIdle is how long a part's body may send nothing before the
+	// server ends it (web.Deps.ReadIdleTimeout); the server's default
+	// when 0.
+	ReadIdle time.Duration
+}
+
+// newAppWith is newApp with other settings.
+func newAppWith(t *testing.T, o appOptions) *app {
+	t.Helper()
+	if o.Chunk == 0 {
+		o.Chunk = chunk
+	}
 	dir := t.TempDir()
 	// A fixed clock: nothing in these tests waits on the store's time.
 	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
@@ -74,9 +94,9 @@ func newApp(t *testing.T) *app {
 	rec := &recorder{}
 	srv := httptest.NewUnstartedServer(rec)
 	base := "http://" + srv.Listener.Addr().String()
-	d := web.Deps{Store: st, Ingest: ing, PublicURL: base, ChunkSize: chunk, Logger: log}
+	d := web.Deps{Store: st, Ingest: ing, PublicURL: base, ChunkSize: o.Chunk, ReadIdleTimeout: o.ReadIdle, Logger: log}
 	d.API = web.NewAPI(d)
-	d.Links = web.LocalLinks(st, d.API, links.Config{PublicURL: base, ChunkSize: chunk, Lease: 2 * time.Hour, Logger: log})
+	d.Links = web.LocalLinks(st, d.API, links.Config{PublicURL: base, ChunkSize: o.Chunk, Lease: 2 * time.Hour, Logger: log})
 	rec.next = web.New(d)
 	srv.Start()
 	t.Cleanup(srv.Close)
@@ -162,6 +182,8 @@ type partCall struct {
 	Status int
 	// Seq orders the calls by when they arrived.
 	Seq int
+	// At is when the server answered.
+	At time.Time
 }
 
 // recorder sits in front of the application. It records every PUT of a
@@ -236,7 +258,7 @@ func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	r.next.ServeHTTP(sw, req)
 	r.mu.Lock()
-	r.parts = append(r.parts, partCall{Part: n, Status: sw.code(), Seq: seq})
+	r.parts = append(r.parts, partCall{Part: n, Status: sw.code(), Seq: seq, At: time.Now()})
 	r.mu.Unlock()
 }
 
@@ -366,13 +388,20 @@ func (f testFile) parts() int { return int((f.Size + chunk - 1) / chunk) }
 // with the test, or after testTimeout.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
+	return newBrowserFor(t, testTimeout)
+}
+
+// newBrowserFor is newBrowser with another bound than testTimeout, for
+// the tests that wait out network faults.
+func newBrowserFor(t *testing.T, timeout time.Duration) context.Context {
+	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("the browser tests need %s: %v", chromiumPath, err)
 		}
 		t.Skipf("no %s (%v); the browser tests run in CI", chromiumPath, err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	t.Cleanup(cancel)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath),
