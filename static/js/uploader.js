@@ -26,6 +26,7 @@ const TIMERS = timers({
   call: 30e3, // timeout of the JSON calls
   delay: 1e3, // first retry delay; it doubles after each failure
   maxDelay: 30e3, // cap of the retry backoff
+  probe: 2e3, // while waiting after a network failure, how often to look for the server
   finishing: 2e3 // how often to ask whether the server has finished the file
 })
 const LINK_CODES = ['link-expired', 'link-revoked', 'link-used-up', 'link-not-found']
@@ -244,17 +245,20 @@ function start (root) {
         if (LINK_CODES.includes(e.code)) halt(e)
         if (!e.retryable) throw e
         await backoff(it, e)
-        it.resync = !!it.videoId
       }
     }
     finish(it, 'Uploaded.')
   }
 
   // backoff waits before the next try: exponential, with jitter, capped
-  // at TIMERS.maxDelay; earlier when the browser comes back online.
+  // at TIMERS.maxDelay; earlier when the browser comes back online, or
+  // when the server answers again after a network failure (see probe).
+  // The next try first asks the server what it holds, unless the probe
+  // already did.
   async function backoff (it, e) {
     it.loaded = 0
     it.waiting = true
+    it.resync = !!it.videoId
     progress(it, true)
     it.attempt++
     let ms = Math.min(TIMERS.maxDelay, TIMERS.delay * 2 ** (it.attempt - 1))
@@ -265,27 +269,58 @@ function start (root) {
       : `${e.text} Trying again in ${Math.ceil(left / 1000)} s…`)
     tell(ms)
     if (it.attempt === 3) say(`${it.file.name}: connection problem, still trying.`)
-    await sleep(it, ms, tell)
+    await sleep(it, ms, tell, e.status === 0 && it.videoId ? () => probe(it) : null)
     it.waiting = false
     if (!it.stop) await readable(it)
   }
 
   // sleep resolves after ms, or earlier on "online", on the page becoming
-  // visible again, and on pause or cancel (through it.wake).
-  function sleep (it, ms, tick) {
+  // visible again, on pause or cancel (through it.wake), and when the
+  // network comes back: given a probe, it tries it every TIMERS.probe ms
+  // and resolves once a probe succeeds after one failed. A probe that
+  // succeeds at once shows that the network was not gone (the failure
+  // was a reset, a proxy cutting the request): then the wait runs its
+  // course, so that a fault that keeps coming back is not retried ever
+  // faster, and the probing stops.
+  function sleep (it, ms, tick, probe) {
     return new Promise(resolve => {
       const end = Date.now() + ms
+      let over = false
+      let prober = 0
+      let gone = false
       const done = () => {
-        clearTimeout(timer); clearInterval(ticker)
+        if (over) return
+        over = true
+        clearTimeout(timer); clearInterval(ticker); clearTimeout(prober)
         removeEventListener('online', done)
         it.wake = null
         resolve()
+      }
+      const look = () => {
+        prober = setTimeout(async () => {
+          if (navigator.onLine === false) return look() // "online" will end the wait
+          const ok = await probe().then(() => true, () => false)
+          if (over) return
+          if (ok && gone) return done()
+          gone = !ok
+          if (!ok) look()
+        }, TIMERS.probe)
       }
       const timer = setTimeout(done, ms)
       const ticker = tick ? setInterval(() => tick(end - Date.now()), 1000) : 0
       addEventListener('online', done)
       it.wake = done
+      if (probe) look()
     })
+  }
+
+  // probe asks the server which part it needs, as the next try would.
+  // Nothing else tells the page that the network is back when it was a
+  // hotel's wifi, a proxy or a tunnel that let it down rather than the
+  // device itself ("online" fires only for the device's own link).
+  async function probe (it) {
+    apply(it, await call('GET', videoURL(it)))
+    it.resync = false
   }
 
   // readable fails when the file cannot be read any more (moved, changed,

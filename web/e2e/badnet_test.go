@@ -53,10 +53,11 @@ const (
 
 // netTimers are the uploader's timers in these tests (the defaults are in
 // static/js/uploader.js): stall 60 s, reply 120 s, call 30 s, first retry
-// delay 1 s, backoff cap 30 s, polling while the server finishes 2 s.
+// delay 1 s, backoff cap 30 s, polling while the server finishes 2 s,
+// probing for the server after a network failure every 2 s.
 var netTimers = map[string]int{
 	"stall": 5000, "reply": 20000, "call": 5000,
-	"delay": 500, "maxDelay": 4000, "finishing": 500,
+	"delay": 500, "maxDelay": 4000, "finishing": 500, "probe": 500,
 }
 
 // scenario is one bad network.

@@ -186,6 +186,9 @@ type partCall struct {
 	At time.Time
 }
 
+// String shows a call as part:status, such as 4:408.
+func (c partCall) String() string { return fmt.Sprintf("%d:%d", c.Part, c.Status) }
+
 // recorder sits in front of the application. It records every PUT of a
 // part with the status the server answered, and every upload start, and it
 // can hold a part's request before the application sees it.
