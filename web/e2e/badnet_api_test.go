@@ -42,9 +42,9 @@ var nodeHeaders = map[string]string{
 	"Connection":       "keep-alive",
 }
 
-// TestBadNetworkAPI cuts the connection of part 2 in the middle of its
-// body; the client's retry of the part must land in the one video, with
-// the file's bytes.
+// TestBadNetworkAPI cuts the connection of part 2, once in the middle of
+// its body and once after its body, before the answer; the client's
+// retry of the part must land in the one video, with the file's bytes.
 func TestBadNetworkAPI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the bad network scenarios run without -short")
@@ -58,6 +58,8 @@ func TestBadNetworkAPI(t *testing.T) {
 	}{
 		// The body of part 2 is cut after half a part.
 		{"reset mid-part", "upstream", apiPart / 2},
+		// All of part 2 arrives; the answer does not.
+		{"answer lost", "downstream", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.description, func(t *testing.T) {
