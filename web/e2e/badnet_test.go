@@ -133,8 +133,8 @@ var scenarios = []scenario{
 	{
 		name: "stall mid-part",
 		during: func(t *testing.T, r *netRun) {
-			waitSent(t, r, 3*netChunk+netChunk/2)
-			recover := r.net.stall(t)
+			began, recover := r.net.stallAt(t, r.from+3*netChunk+netChunk/2)
+			waitChan(t, r.tab, "the stall", began)
 			t.Logf("stalled at %.1f MiB", float64(r.net.sent()-r.from)/(1<<20))
 			time.Sleep(netStall)
 			recover()

@@ -8,8 +8,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
+	"github.com/Shopify/toxiproxy/v2/stream"
 	"github.com/Shopify/toxiproxy/v2/toxics"
 	"github.com/rs/zerolog"
 )
@@ -45,6 +47,7 @@ func newNetwork(t *testing.T, upstream string) *toxicNet {
 		t.Fatalf("start toxiproxy in front of %s: %v", upstream, err)
 	}
 	t.Cleanup(n.proxy.Stop)
+	t.Cleanup(n.gate.open) // Before the stop: a test that failed mid-stall.
 	n.URL = "http://" + n.proxy.Listen
 	// The counter comes first in the chain, so that it sees the bytes as
 	// they leave the client, before any fault drops or delays them.
@@ -73,21 +76,27 @@ func (n *toxicNet) remove(t *testing.T, name string) {
 	}
 }
 
-// stall stops every byte in both directions, on the open connections and
-// on new ones, without closing anything, until the returned function is
-// called. The client's socket buffers fill and its upload progress stops,
-// as when a phone's link goes dead without a reset.
-func (n *toxicNet) stall(t *testing.T) (recover func()) {
+// stallAt stops every byte in both directions, on the open connections
+// and on new ones, without closing anything, from the moment the client
+// has sent at bytes in all (see sent), until recover is called; began is
+// closed when the stall begins. The client's socket buffers fill and its
+// upload progress stops, as when a phone's link goes dead without a
+// reset. The counting toxic starts the stall at the byte, not the test's
+// polling, so that it lands where it is meant to.
+func (n *toxicNet) stallAt(t *testing.T, at int64) (began <-chan struct{}, recover func()) {
 	t.Helper()
 	id := register(n.gate)
-	n.gate.close()
 	n.add(t, "stall-up", "upstream", holdType, map[string]string{"id": id})
 	n.add(t, "stall-down", "downstream", holdType, map[string]string{"id": id})
-	return func() {
-		n.gate.open()
-		n.remove(t, "stall-up")
-		n.remove(t, "stall-down")
-	}
+	ch := make(chan struct{})
+	var once sync.Once
+	n.wire.trigger.Store(&trigger{at: at, fire: func() {
+		once.Do(func() {
+			n.gate.close()
+			close(ch)
+		})
+	}})
+	return ch, n.gate.open
 }
 
 // down stops the proxy: its open connections are closed and new ones are
@@ -147,8 +156,16 @@ func init() {
 // wire counts the bytes of a proxy's connections in one direction.
 type wire struct {
 	total atomic.Int64
-	mu    sync.Mutex
-	conns []*atomic.Int64
+	// trigger, when set, fires once the total reaches its mark.
+	trigger atomic.Pointer[trigger]
+	mu      sync.Mutex
+	conns   []*atomic.Int64
+}
+
+// trigger is something to do once a wire has carried at bytes.
+type trigger struct {
+	at   int64
+	fire func()
 }
 
 func (w *wire) conn() *atomic.Int64 {
@@ -187,10 +204,31 @@ func (c *countToxic) Pipe(stub *toxics.ToxicStub) {
 				stub.Close()
 				return
 			}
-			w.total.Add(int64(len(chunk.Data)))
+			total := w.total.Add(int64(len(chunk.Data)))
 			st.n.Add(int64(len(chunk.Data)))
-			stub.Output <- chunk
+			if tr := w.trigger.Load(); tr != nil && total >= tr.at {
+				tr.fire()
+			}
+			if !pass(stub, chunk) {
+				return
+			}
 		}
+	}
+}
+
+// pass hands a chunk on, and reports false if the toxic was interrupted
+// meanwhile (toxiproxy is adding or removing a toxic after it). It must
+// listen for that: when the server has closed its side, nothing reads
+// the chunk, and an interrupt that never lands would hang toxiproxy. An
+// interrupted toxic still hands the chunk on, within 5 s, as toxiproxy's
+// own toxics do; after that the connection is dead and the chunk with it.
+func pass(stub *toxics.ToxicStub, chunk *stream.StreamChunk) bool {
+	select {
+	case stub.Output <- chunk:
+		return true
+	case <-stub.Interrupt:
+		_ = stub.WriteOutput(chunk, 5*time.Second)
+		return false
 	}
 }
 
@@ -232,10 +270,10 @@ func (g *gate) wait() <-chan struct{} {
 	return g.opened
 }
 
-// holdToxic reads nothing while its gate is closed, so that the bytes
-// back up into the socket buffers and nothing is lost: unlike toxiproxy's
-// timeout toxic, which drops what it holds, and so corrupts a connection
-// that recovers. Once the gate opens, it passes bytes on unchanged.
+// holdToxic passes each chunk on once its gate is open, and holds it while
+// the gate is closed, reading nothing more: the bytes back up into the
+// socket buffers and none is lost, unlike with toxiproxy's timeout toxic,
+// which drops what it holds and so corrupts a connection that recovers.
 type holdToxic struct {
 	ID string `json:"id"`
 }
@@ -243,11 +281,6 @@ type holdToxic struct {
 func (h *holdToxic) Pipe(stub *toxics.ToxicStub) {
 	v, _ := registry.Load(h.ID)
 	g := v.(*gate)
-	select {
-	case <-stub.Interrupt:
-		return
-	case <-g.wait():
-	}
 	for {
 		select {
 		case <-stub.Interrupt:
@@ -257,7 +290,16 @@ func (h *holdToxic) Pipe(stub *toxics.ToxicStub) {
 				stub.Close()
 				return
 			}
-			stub.Output <- chunk
+			select {
+			case <-g.wait():
+			case <-stub.Interrupt:
+				// Toxics change only before a stall, never during one.
+				_ = stub.WriteOutput(chunk, 5*time.Second)
+				return
+			}
+			if !pass(stub, chunk) {
+				return
+			}
 		}
 	}
 }
