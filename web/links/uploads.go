@@ -233,9 +233,13 @@ func (s *Service) PutPart(ctx context.Context, linkID, videoID string, n int, le
 		return u, refusal(400, CodePartSizeMismatch, "The part has the wrong size.", fmt.Sprintf("Part %d must hold %d bytes; this one holds %d.", n, want, length))
 	}
 
-	var r io.Reader = body
+	// Once all of the part has arrived, the uploader going away (its
+	// network died at the last byte) no longer cancels storing it.
+	ctx, arrived := keepOnceArrived(ctx, body, want)
+	defer arrived.release()
+	var r io.Reader = arrived
 	if n == 1 && u.NextPart == 1 {
-		br := bufio.NewReaderSize(body, sniff.HeaderSize)
+		br := bufio.NewReaderSize(r, sniff.HeaderSize)
 		head, err := br.Peek(int(min(sniff.HeaderSize, want)))
 		if err != nil && !errors.Is(err, io.EOF) {
 			return u, err
