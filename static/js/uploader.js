@@ -129,7 +129,7 @@ function start (root) {
     const it = {
       file, key, state: 'ready', code: '', running: false, stop: '', focus: '',
       videoId: '', chunkSize: 0, totalParts: 0, nextPart: 1, complete: false, receipt: null,
-      loaded: 0, attempt: 0, conflicts: 0, waiting: false, restarted: false, resync: false,
+      loaded: 0, attempt: 0, conflicts: 0, waiting: false, restarted: false, resync: false, gone: false,
       prior: false, resumed: false, hinted: false,
       title: '', xhr: null, wake: null, samples: [], drawn: 0, said: 0,
       ui, el
@@ -224,6 +224,7 @@ function start (root) {
           apply(it, await putPart(it))
           it.attempt = 0
           it.conflicts = 0
+          it.gone = false
         }
       } catch (e) {
         if (e === STOPPED || it.stop) continue
@@ -277,17 +278,17 @@ function start (root) {
   // sleep resolves after ms, or earlier on "online", on the page becoming
   // visible again, on pause or cancel (through it.wake), and when the
   // network comes back: given a probe, it tries it every TIMERS.probe ms
-  // and resolves once a probe succeeds after one failed. A probe that
-  // succeeds at once shows that the network was not gone (the failure
-  // was a reset, a proxy cutting the request): then the wait runs its
-  // course, so that a fault that keeps coming back is not retried ever
-  // faster, and the probing stops.
+  // and resolves once a probe succeeds after one failed, in this wait or
+  // an earlier one since the last part went through (it.gone). A probe
+  // that succeeds with none failed shows that the network was not gone
+  // (the failure was a reset, a proxy cutting the request): then the
+  // wait runs its course, so that a fault that keeps coming back is not
+  // retried ever faster, and the probing stops.
   function sleep (it, ms, tick, probe) {
     return new Promise(resolve => {
       const end = Date.now() + ms
       let over = false
       let prober = 0
-      let gone = false
       const done = () => {
         if (over) return
         over = true
@@ -301,9 +302,14 @@ function start (root) {
           if (navigator.onLine === false) return look() // "online" will end the wait
           const ok = await probe().then(() => true, () => false)
           if (over) return
-          if (ok && gone) return done()
-          gone = !ok
-          if (!ok) look()
+          if (ok && it.gone) {
+            it.gone = false
+            return done()
+          }
+          if (!ok) {
+            it.gone = true
+            look()
+          }
         }, TIMERS.probe)
       }
       const timer = setTimeout(done, ms)
