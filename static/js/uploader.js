@@ -12,9 +12,11 @@
 // read lazily with Blob.slice and sent with XHR, because fetch has no
 // upload progress. Network errors, timeouts and 5xx answers are retried
 // for as long as the page is open, with exponential backoff and jitter
-// capped at 30 s; before re-sending, the client asks the server which
-// part it needs next. localStorage only remembers videoIds as a hint: the
-// session call finds an unfinished upload of the same file on the server.
+// capped at 30 s; after a network failure the client looks for the
+// server every 2 s and goes on as soon as it answers again. Before
+// re-sending, the client asks the server which part it needs next.
+// localStorage only remembers videoIds as a hint: the session call finds
+// an unfinished upload of the same file on the server.
 
 // The uploader's timers, in milliseconds. No page of uplink changes them:
 // the browser tests shorten them (web/e2e/badnet_test.go) by defining
