@@ -12,14 +12,25 @@
 // read lazily with Blob.slice and sent with XHR, because fetch has no
 // upload progress. Network errors, timeouts and 5xx answers are retried
 // for as long as the page is open, with exponential backoff and jitter
-// capped at 30 s; before re-sending, the client asks the server which
-// part it needs next. localStorage only remembers videoIds as a hint: the
-// session call finds an unfinished upload of the same file on the server.
+// capped at 30 s; after a network failure the client looks for the
+// server every 2 s and goes on as soon as it answers again. Before
+// re-sending, the client asks the server which part it needs next.
+// localStorage only remembers videoIds as a hint: the session call finds
+// an unfinished upload of the same file on the server.
 
-const STALL_MS = 60e3 // no upload progress for this long: give up on the part and retry
-const REPLY_MS = 120e3 // part sent, no answer for this long: ask the server what it holds
-const CALL_MS = 30e3 // timeout of the JSON calls
-const MAX_DELAY = 30e3 // cap of the retry backoff
+// The uploader's timers, in milliseconds. No page of uplink changes them:
+// the browser tests shorten them (web/e2e/badnet_test.go) by defining
+// window.uplinkTestTimers before this script runs, so that a network
+// fault can outlast them in seconds rather than minutes.
+const TIMERS = timers({
+  stall: 60e3, // no upload progress for this long: give up on the part and retry
+  reply: 120e3, // part sent, no answer for this long: ask the server what it holds
+  call: 30e3, // timeout of the JSON calls
+  delay: 1e3, // first retry delay; it doubles after each failure
+  maxDelay: 30e3, // cap of the retry backoff
+  probe: 2e3, // while waiting after a network failure, how often to look for the server
+  finishing: 2e3 // how often to ask whether the server has finished the file
+})
 const LINK_CODES = ['link-expired', 'link-revoked', 'link-used-up', 'link-not-found']
 // Failures that trying the same file again cannot fix.
 const FINAL_CODES = ['file-too-large', 'file-empty', 'file-type-not-allowed', 'file-unreadable', ...LINK_CODES]
@@ -120,7 +131,7 @@ function start (root) {
     const it = {
       file, key, state: 'ready', code: '', running: false, stop: '', focus: '',
       videoId: '', chunkSize: 0, totalParts: 0, nextPart: 1, complete: false, receipt: null,
-      loaded: 0, attempt: 0, conflicts: 0, waiting: false, restarted: false, resync: false,
+      loaded: 0, attempt: 0, conflicts: 0, waiting: false, restarted: false, resync: false, gone: false,
       prior: false, resumed: false, hinted: false,
       title: '', xhr: null, wake: null, samples: [], drawn: 0, said: 0,
       ui, el
@@ -208,13 +219,14 @@ function start (root) {
           it.resync = false
         } else if (it.complete || it.nextPart > it.totalParts) {
           status(it, 'Finishing…')
-          await sleep(it, 2000)
+          await sleep(it, TIMERS.finishing)
           it.resync = true
         } else {
           status(it, 'Uploading…')
           apply(it, await putPart(it))
           it.attempt = 0
           it.conflicts = 0
+          it.gone = false
         }
       } catch (e) {
         if (e === STOPPED || it.stop) continue
@@ -236,20 +248,23 @@ function start (root) {
         if (LINK_CODES.includes(e.code)) halt(e)
         if (!e.retryable) throw e
         await backoff(it, e)
-        it.resync = !!it.videoId
       }
     }
     finish(it, 'Uploaded.')
   }
 
   // backoff waits before the next try: exponential, with jitter, capped
-  // at MAX_DELAY; earlier when the browser comes back online.
+  // at TIMERS.maxDelay; earlier when the browser comes back online, or
+  // when the server answers again after a network failure (see probe).
+  // The next try first asks the server what it holds, unless the probe
+  // already did.
   async function backoff (it, e) {
     it.loaded = 0
     it.waiting = true
+    it.resync = !!it.videoId
     progress(it, true)
     it.attempt++
-    let ms = Math.min(MAX_DELAY, 1000 * 2 ** (it.attempt - 1))
+    let ms = Math.min(TIMERS.maxDelay, TIMERS.delay * 2 ** (it.attempt - 1))
     ms = ms / 2 + Math.random() * ms / 2
     if (e.retryAfter) ms = Math.max(ms, Math.min(e.retryAfter * 1000, 120e3))
     const tell = left => status(it, navigator.onLine === false
@@ -257,27 +272,63 @@ function start (root) {
       : `${e.text} Trying again in ${Math.ceil(left / 1000)} s…`)
     tell(ms)
     if (it.attempt === 3) say(`${it.file.name}: connection problem, still trying.`)
-    await sleep(it, ms, tell)
+    await sleep(it, ms, tell, e.status === 0 && it.videoId ? () => probe(it) : null)
     it.waiting = false
     if (!it.stop) await readable(it)
   }
 
   // sleep resolves after ms, or earlier on "online", on the page becoming
-  // visible again, and on pause or cancel (through it.wake).
-  function sleep (it, ms, tick) {
+  // visible again, on pause or cancel (through it.wake), and when the
+  // network comes back: given a probe, it tries it every TIMERS.probe ms
+  // and resolves once a probe succeeds after one failed, in this wait or
+  // an earlier one since the last part went through (it.gone). A probe
+  // that succeeds with none failed shows that the network was not gone
+  // (the failure was a reset, a proxy cutting the request): then the
+  // wait runs its course, so that a fault that keeps coming back is not
+  // retried ever faster, and the probing stops.
+  function sleep (it, ms, tick, probe) {
     return new Promise(resolve => {
       const end = Date.now() + ms
+      let over = false
+      let prober = 0
       const done = () => {
-        clearTimeout(timer); clearInterval(ticker)
+        if (over) return
+        over = true
+        clearTimeout(timer); clearInterval(ticker); clearTimeout(prober)
         removeEventListener('online', done)
         it.wake = null
         resolve()
+      }
+      const look = () => {
+        prober = setTimeout(async () => {
+          if (navigator.onLine === false) return look() // "online" will end the wait
+          const ok = await probe().then(() => true, () => false)
+          if (over) return
+          if (ok && it.gone) {
+            it.gone = false
+            return done()
+          }
+          if (!ok) {
+            it.gone = true
+            look()
+          }
+        }, TIMERS.probe)
       }
       const timer = setTimeout(done, ms)
       const ticker = tick ? setInterval(() => tick(end - Date.now()), 1000) : 0
       addEventListener('online', done)
       it.wake = done
+      if (probe) look()
     })
+  }
+
+  // probe asks the server which part it needs, as the next try would.
+  // Nothing else tells the page that the network is back when it was a
+  // hotel's wifi, a proxy or a tunnel that let it down rather than the
+  // device itself ("online" fires only for the device's own link).
+  async function probe (it) {
+    apply(it, await call('GET', videoURL(it)))
+    it.resync = false
   }
 
   // readable fails when the file cannot be read any more (moved, changed,
@@ -305,8 +356,8 @@ function start (root) {
       it.xhr = x
       x.open('PUT', `${videoURL(it)}/parts/${n}`)
       x.setRequestHeader('Content-Type', 'application/octet-stream')
-      x.upload.onprogress = e => { it.loaded = e.loaded; arm(STALL_MS); progress(it) }
-      x.upload.onload = () => arm(REPLY_MS)
+      x.upload.onprogress = e => { it.loaded = e.loaded; arm(TIMERS.stall); progress(it) }
+      x.upload.onload = () => arm(TIMERS.reply)
       x.onload = () => {
         end()
         const body = parse(x.responseText)
@@ -318,14 +369,14 @@ function start (root) {
         end()
         reject(it.stop ? STOPPED : new Failure(0, why && { title: 'The connection stalled.' }))
       }
-      arm(STALL_MS)
+      arm(TIMERS.stall)
       x.send(it.file.slice(from, to))
     })
   }
 
   async function call (method, url, body) {
     const ctl = new AbortController()
-    const timer = setTimeout(() => ctl.abort(), CALL_MS)
+    const timer = setTimeout(() => ctl.abort(), TIMERS.call)
     try {
       const res = await fetch(url, {
         method,
@@ -720,6 +771,17 @@ function parentOrigin (cfg) {
   }
   const norm = o => String(o).replace(/\/+$/, '').toLowerCase()
   return cfg.origins.some(o => norm(o) === norm(origin)) ? origin : null
+}
+
+// timers returns the defaults, with any positive number that
+// window.uplinkTestTimers gives in their place.
+function timers (defaults) {
+  const given = globalThis.uplinkTestTimers || {}
+  const t = { ...defaults }
+  for (const k of Object.keys(t)) {
+    if (Number.isFinite(given[k]) && given[k] > 0) t[k] = given[k]
+  }
+  return Object.freeze(t)
 }
 
 function int (s, fallback) {

@@ -616,6 +616,14 @@ func (p *Piece) adopt(ctx context.Context, videoID string) (string, error) {
 			return "", err
 		}
 		m := matching(open, p.req.Range)
+		if len(m) == 0 && !p.req.Range.first() {
+			// No upload waits for this piece, but one may hold it already:
+			// a client that sends no videoId after the first piece (the
+			// Node client's uploadWithUploadToken) sends the same piece
+			// again when its answer was lost, and must get the answer of a
+			// repeat, not a refusal it will not retry.
+			m = holding(open, p.req.Range, p.part.Size)
+		}
 		switch {
 		case len(m) == 1:
 			videoID = m[0].VideoID
@@ -823,6 +831,32 @@ func matching(open []store.Upload, r Range) []store.Upload {
 				continue
 			}
 			if u.TotalParts != 0 && r.Part > u.TotalParts {
+				continue
+			}
+		case Bytes:
+			if r.Total != u.TotalBytes {
+				continue
+			}
+		}
+		m = append(m, u)
+	}
+	return m
+}
+
+// holding returns the open uploads that already hold a piece at r's place
+// with size bytes and agree with r's total.
+func holding(open []store.Upload, r Range, size int64) []store.Upload {
+	var m []store.Upload
+	for _, u := range open {
+		if Mode(u.Mode) != r.Mode || r.Mode == Single {
+			continue
+		}
+		if pt, held := u.Part(r.seq()); !held || pt.Size != size {
+			continue
+		}
+		switch r.Mode {
+		case Parts:
+			if r.TotalParts != 0 && u.TotalParts != 0 && r.TotalParts != u.TotalParts {
 				continue
 			}
 		case Bytes:

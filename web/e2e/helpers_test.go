@@ -24,6 +24,7 @@ import (
 	"github.com/uplink-video/uplink/store"
 	"github.com/uplink-video/uplink/store/ingest"
 	"github.com/uplink-video/uplink/store/storetest"
+	"github.com/uplink-video/uplink/web"
 	"github.com/uplink-video/uplink/web/links"
 	"github.com/uplink-video/uplink/web/webtest"
 )
@@ -55,6 +56,30 @@ type app struct {
 func newApp(t *testing.T) *app {
 	t.Helper()
 	return startApp(t)
+}
+
+// appOptions are the settings newAppWith changes from newApp's.
+type appOptions struct {
+	// Chunk is the links' part size (links.Config.ChunkSize); chunk
+	// when 0.
+	Chunk int64
+	// ReadIdle is how long a part's body may send nothing before the
+	// server ends it (web.Deps.ReadIdleTimeout); the server's default
+	// when 0.
+	ReadIdle time.Duration
+}
+
+// newAppWith is newApp with other settings.
+func newAppWith(t *testing.T, o appOptions) *app {
+	t.Helper()
+	opts := []webtest.Option{webtest.WithLease(2 * time.Hour)}
+	if o.Chunk != 0 {
+		opts = append(opts, webtest.WithChunkSize(o.Chunk))
+	}
+	if o.ReadIdle != 0 {
+		opts = append(opts, webtest.WithDeps(func(d *web.Deps) { d.ReadIdleTimeout = o.ReadIdle }))
+	}
+	return startApp(t, opts...)
 }
 
 // startApp starts the application with the options given, behind the
@@ -152,7 +177,12 @@ type partCall struct {
 	Status int
 	// Seq orders the calls by when they arrived.
 	Seq int
+	// At is when the server answered.
+	At time.Time
 }
+
+// String shows a call as part:status, such as 4:408.
+func (c partCall) String() string { return fmt.Sprintf("%d:%d", c.Part, c.Status) }
 
 // recorder sits in front of the application. It records every PUT of a
 // part with the status the server answered, and every upload start, and it
@@ -226,7 +256,7 @@ func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	r.next.ServeHTTP(sw, req)
 	r.mu.Lock()
-	r.parts = append(r.parts, partCall{Part: n, Status: sw.code(), Seq: seq})
+	r.parts = append(r.parts, partCall{Part: n, Status: sw.code(), Seq: seq, At: time.Now()})
 	r.mu.Unlock()
 }
 
@@ -356,13 +386,20 @@ func (f testFile) parts() int { return int((f.Size + chunk - 1) / chunk) }
 // with the test, or after testTimeout.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
+	return newBrowserFor(t, testTimeout)
+}
+
+// newBrowserFor is newBrowser with another bound than testTimeout, for
+// the tests that wait out network faults.
+func newBrowserFor(t *testing.T, timeout time.Duration) context.Context {
+	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("the browser tests need %s: %v", chromiumPath, err)
 		}
 		t.Skipf("no %s (%v); the browser tests run in CI", chromiumPath, err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	t.Cleanup(cancel)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath),

@@ -40,9 +40,13 @@ func (s *Service) PutPart(ctx context.Context, linkID, videoID string, n int, le
 	}
 	defer pw.close()
 
-	var r io.Reader = body
+	// Once all of the part has arrived, the uploader going away (its
+	// network died at the last byte) no longer cancels storing it.
+	ctx, arrived := keepOnceArrived(ctx, body, want)
+	defer arrived.release()
+	var r io.Reader = arrived
 	if n == 1 {
-		br := bufio.NewReaderSize(body, sniff.HeaderSize)
+		br := bufio.NewReaderSize(r, sniff.HeaderSize)
 		head, err := br.Peek(int(min(sniff.HeaderSize, want)))
 		if err != nil && !errors.Is(err, io.EOF) {
 			return u, s.partFailed(ctx, l, u, err)
@@ -202,9 +206,12 @@ func (s *Service) partRefusal(ctx context.Context, l store.Link, u store.LinkUpl
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.Canceled):
 		// The uploader's request was cut off (pause, reload, lost
 		// network), or stopped sending for longer than the idle timeout;
-		// the part is sent again later.
+		// the part is sent again later. The status is 408, not 400:
+		// after a stall the answer reaches the uploader once the network
+		// recovers, and it must read it as "send it again", which HTTP
+		// says of 408, rather than as a request that can never succeed.
 		s.log.InfoContext(ctx, "a part was cut off", "link", l.ID, "video", u.VideoID, "part", u.NextPart)
-		return refusal(400, CodeInvalid, "The part was cut off.", "Send it again.")
+		return refusal(408, CodeInvalid, "The part was cut off.", "Send it again.")
 	case !errors.As(err, &ie):
 		return err
 	}
