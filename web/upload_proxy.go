@@ -166,6 +166,11 @@ func (s *Server) writeUploaderError(c echo.Context, err error) {
 		}
 	}
 	p.Type = "about:blank"
+	if p.Code == links.CodePartInFlight || p.Code == links.CodeTooManyParts {
+		// The part goes through once the request holding it, or another
+		// of the link's, ends: the uploader tries again after this.
+		c.Response().Header().Set(echo.HeaderRetryAfter, "1")
+	}
 	c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
 	c.Response().WriteHeader(p.Status)
 	_ = json.NewEncoder(c.Response()).Encode(p)

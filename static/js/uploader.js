@@ -50,7 +50,9 @@ class Failure extends Error {
     this.problem = p
     this.code = p.code || ''
     this.detail = p.detail || ''
-    this.retryable = status === 0 || status >= 500 || status === 408 || status === 429
+    // part-in-flight (409): the server still reads an earlier attempt at
+    // this part, for instance one whose connection was cut; it ends soon.
+    this.retryable = status === 0 || status >= 500 || status === 408 || status === 429 || this.code === 'part-in-flight'
     this.retryAfter = Number(retryAfter) || 0
   }
 

@@ -247,6 +247,12 @@ func runScenario(t *testing.T, browser context.Context, sc scenario, f testFile)
 	if sc.during != nil {
 		sc.during(t, r)
 	}
+	// A failed row ends the run at once, rather than a wait for a
+	// receipt that never comes.
+	if st := waitRowState(t, r.tab, "done", "failed"); st != "done" {
+		msg := get(t, r.tab, "read the row", chromedp.Text(row("status")))
+		t.Fatalf("the upload ended %s: %q", st, msg)
+	}
 	got := waitReceipt(t, r.tab)
 	fig := figures{name: sc.name, took: time.Since(r.started), wire: r.net.sent() - r.from, puts: len(r.app.rec.partCalls())}
 	if !r.back.IsZero() {
