@@ -261,6 +261,7 @@ func (b *bench) run(ctx context.Context) (*Results, error) {
 			for _, run := range rd.Runs {
 				if run.Contender != raw {
 					run.Ratio = round(run.MiBps/base.MiBps, 3)
+					run.CPUOverRaw = round(run.CPUPerGiB-base.CPUPerGiB, 2)
 				}
 				if run.Contender == direct || run.Contender == link {
 					run.TimeOverTus = round(run.Seconds/t.Seconds, 3)

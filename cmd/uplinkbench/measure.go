@@ -51,6 +51,7 @@ func (b *bench) baseline(size int64) (*Run, error) {
 		return nil, err
 	}
 	return &Run{Contender: raw, Bytes: size, Seconds: d.Seconds(), MiBps: mibps(size, d),
+		CPUPerGiB:     (after.CPU - before.CPU).Seconds() / (float64(size) / (1 << 30)),
 		WritesPerByte: writesPerByte(before, after, size)}, nil
 }
 
