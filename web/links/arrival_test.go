@@ -52,7 +52,7 @@ func TestPartIsKeptOnceAllOfItArrived(t *testing.T) {
 // session reads the upload back, as the uploader's status call does.
 func session(t *testing.T, e *env, l store.Link, u store.LinkUpload) store.LinkUpload {
 	t.Helper()
-	s, err := e.links.Session(context.Background(), l.ID, u.VideoID)
+	s, err := e.links.Upload(context.Background(), l.ID, u.VideoID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,7 +52,7 @@ func FuzzLinkID(f *testing.F) {
 		if id == real.ID {
 			return
 		}
-		_, err := deps.Links.Session(ctx, id, u.VideoID)
+		_, err := deps.Links.Upload(ctx, id, u.VideoID)
 		var ref *links.Refusal
 		if !errors.As(err, &ref) || ref.Code != links.CodeLinkNotFound || ref.Status != http.StatusNotFound {
 			t.Fatalf("Session(%q): %v, want a %s refusal", id, err, links.CodeLinkNotFound)

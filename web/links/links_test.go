@@ -399,7 +399,7 @@ func testExpiryStopsNewUploadsButNotStartedOnes(t *testing.T, e *env) {
 		t.Errorf("start after expiry: code=%q, want=%q", got, want)
 	}
 	// The upload that started before the expiry finishes within its lease.
-	u, err = e.links.Session(context.Background(), l.ID, u.VideoID)
+	u, err = e.links.Upload(context.Background(), l.ID, u.VideoID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -104,7 +104,7 @@ func (s *Service) checkPart(ctx context.Context, linkID, videoID string, n int, 
 	if l.RevokedAt != nil {
 		return l, store.LinkUpload{}, s.closed(l, false)
 	}
-	u, err := s.Session(ctx, linkID, videoID)
+	u, err := s.Upload(ctx, linkID, videoID)
 	if err != nil {
 		return l, u, err
 	}

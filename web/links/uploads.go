@@ -172,9 +172,9 @@ func ceilDiv(a, b int64) int64 {
 	return q
 }
 
-// Session returns an upload through a link, for resuming it: the server is
-// the source of truth for which parts it holds.
-func (s *Service) Session(ctx context.Context, linkID, videoID string) (store.LinkUpload, error) {
+// Upload returns an upload through the link linkID, for resuming it: the
+// server is the source of truth for which parts it holds.
+func (s *Service) Upload(ctx context.Context, linkID, videoID string) (store.LinkUpload, error) {
 	l, err := s.find(ctx, linkID)
 	if err != nil {
 		return store.LinkUpload{}, err
@@ -197,7 +197,7 @@ func PartSize(u store.LinkUpload, n int) int64 {
 // Cancel stops an unfinished upload at the uploader's request: its slot is
 // freed and its partial video deleted.
 func (s *Service) Cancel(ctx context.Context, linkID, videoID string) error {
-	u, err := s.Session(ctx, linkID, videoID)
+	u, err := s.Upload(ctx, linkID, videoID)
 	if err != nil {
 		return err
 	}

@@ -25,8 +25,9 @@ func jsonErrors(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// uploadSession is what the uploader script learns about an upload.
-type uploadSession struct {
+// uploadView is what the uploader script learns about an upload: its
+// parts, what the server holds, and, once complete, its receipt.
+type uploadView struct {
 	VideoID       string   `json:"videoId"`
 	Filename      string   `json:"filename"`
 	Size          int64    `json:"size"`
@@ -45,8 +46,8 @@ type receipt struct {
 	CompletedAt string `json:"completedAt"`
 }
 
-func sessionJSON(u store.LinkUpload) uploadSession {
-	j := uploadSession{
+func viewOf(u store.LinkUpload) uploadView {
+	j := uploadView{
 		VideoID: u.VideoID, Filename: u.Filename, Size: u.Size, ChunkSize: u.ChunkSize,
 		TotalParts: u.TotalParts, NextPart: u.NextPart, UploadedBytes: u.Received(),
 		Complete: u.Status == store.LinkUploadCompleted,
@@ -95,17 +96,17 @@ func (s *Server) handleUploadStart(c echo.Context) error {
 	if resumed {
 		status = http.StatusOK
 	}
-	return c.JSON(status, sessionJSON(u))
+	return c.JSON(status, viewOf(u))
 }
 
 // handleUploadStatus handles "GET /u/:id/uploads/:videoId": which parts the
 // server holds, the source of truth for resuming.
 func (s *Server) handleUploadStatus(c echo.Context) error {
-	u, err := s.links.Session(c.Request().Context(), c.Param("id"), c.Param("videoId"))
+	u, err := s.links.Upload(c.Request().Context(), c.Param("id"), c.Param("videoId"))
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, sessionJSON(u))
+	return c.JSON(http.StatusOK, viewOf(u))
 }
 
 // handleUploadPart handles "PUT /u/:id/uploads/:videoId/parts/:n": the raw
@@ -122,7 +123,7 @@ func (s *Server) handleUploadPart(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, sessionJSON(u))
+	return c.JSON(http.StatusOK, viewOf(u))
 }
 
 // handleUploadCancel handles "DELETE /u/:id/uploads/:videoId".
