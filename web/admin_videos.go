@@ -3,11 +3,8 @@ package web
 import (
 	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
 	"net/url"
-	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -20,7 +17,6 @@ import (
 	"github.com/uplink-video/uplink/templates"
 	"github.com/uplink-video/uplink/web/api"
 	"github.com/uplink-video/uplink/web/links"
-	"github.com/uplink-video/uplink/web/sniff"
 )
 
 // listPageSize is the length of a page of the dashboard's video and token lists.
@@ -147,65 +143,13 @@ func (s *Server) handleVideoSource(c echo.Context) error {
 		return err
 	}
 	defer f.Close()
-	head := make([]byte, sniff.HeaderSize)
-	n, err := io.ReadFull(f, head)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return err
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	ctype, media := sourceType(head[:n], u.Filename)
-	disposition := "inline"
-	if !media || c.QueryParam("download") != "" {
-		disposition = "attachment"
-	}
-	h := c.Response().Header()
-	h.Set("Content-Type", ctype)
-	h.Set("Content-Disposition", contentDisposition(disposition, u.Filename))
-	// The bytes are the uploader's: whatever they hold, they run nothing
-	// on the dashboard's origin.
-	h.Set("Content-Security-Policy", "default-src 'none'; sandbox; frame-ancestors 'none'")
 	modtime := u.UpdatedAt
 	if u.CompletedAt != nil {
 		modtime = *u.CompletedAt
 	}
-	http.ServeContent(c.Response(), c.Request(), "", modtime, f)
-	return nil
-}
-
-// playableTypes are the Content-Types of the formats package sniff knows
-// that a browser may play.
-var playableTypes = map[string]string{
-	"mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm", "mkv": "video/x-matroska",
-	"avi": "video/x-msvideo", "mpegts": "video/mp2t", "mpegps": "video/mpeg", "3gp": "video/3gpp",
-	"flv": "video/x-flv", "wmv": "video/x-ms-wmv", "ogg": "video/ogg",
-	"mp3": "audio/mpeg", "m4a": "audio/mp4", "wav": "audio/wav", "aac": "audio/aac",
-	"flac": "audio/flac", "oga": "audio/ogg", "wma": "audio/x-ms-wma",
-}
-
-// sourceType returns the Content-Type of a file from its first bytes, and
-// whether it is audio or video. When the content says nothing, a video or
-// audio extension decides; anything else is an opaque download.
-func sourceType(head []byte, filename string) (string, bool) {
-	if f, ok := sniff.Detect(head); ok {
-		if t, ok := playableTypes[f.Name]; ok {
-			return t, true
-		}
-		return "application/octet-stream", false
-	}
-	t, _, _ := mime.ParseMediaType(mime.TypeByExtension(strings.ToLower(path.Ext(filename))))
-	if strings.HasPrefix(t, "video/") || strings.HasPrefix(t, "audio/") {
-		return t, true
-	}
-	return "application/octet-stream", false
-}
-
-// contentDisposition names the file for a download or the player, as
-// api.ServeDownload does: a sanitised base name, with filename* when it is
-// not plain ASCII.
-func contentDisposition(kind, filename string) string {
-	return api.ContentDisposition(kind, filename)
+	return api.ServeSource(c.Response(), c.Request(), api.Source{
+		File: f, Filename: u.Filename, ModTime: modtime, Inline: c.QueryParam("download") == "",
+	})
 }
 
 // findVideoRow loads the video named by the route's :id.

@@ -647,3 +647,48 @@ func addWebhook(t *testing.T, a *adminApp) (id, secret string) {
 	}
 	return strings.TrimPrefix(u.Path, "/admin/webhooks/"), secret
 }
+
+// Both routes to a video's source serve it through one function
+// (api.ServeSource): the same type, from the bytes rather than the name,
+// whatever the name says; the API always as an attachment, the dashboard
+// inline for its player unless asked to download.
+func TestSourceTypeIsTheSameOnBothRoutes(t *testing.T) {
+	t.Parallel()
+	a := newAdminApp(t)
+	ctx := context.Background()
+	_, videoID := vidUploadThroughLink(t, a, "Talk", videoBytes(t, 4000), 0)
+	_, key, err := a.Store.CreateAPIKey(ctx, "sources")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", "file:"+a.DBPath+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, name := range []string{"talk.mp4", "talk.webm", "talk.bin", "talk.html", "talk"} {
+		if _, err := db.Exec(`UPDATE uploads SET filename = ? WHERE video_id = ?`, name, videoID); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range []struct {
+			route, disposition string
+			client             *http.Client
+			header             http.Header
+		}{
+			{"/videos/" + videoID + "/source", "attachment", http.DefaultClient, http.Header{"Authorization": {"Basic " + basicAuth(key)}}},
+			{"/admin/videos/" + videoID + "/source?download=1", "attachment", a.Client, nil},
+			{"/admin/videos/" + videoID + "/source", "inline", a.Client, nil},
+		} {
+			resp, _ := call(t, d.client, http.MethodGet, a.URL+d.route, nil, d.header)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("%s: GET %s: %d", name, d.route, resp.StatusCode)
+			}
+			if got, want := resp.Header.Get("Content-Type"), "video/mp4"; got != want {
+				t.Errorf("%s: GET %s: Content-Type=%q, want %q (the bytes are MP4)", name, d.route, got, want)
+			}
+			if got := resp.Header.Get("Content-Disposition"); !strings.HasPrefix(got, d.disposition) {
+				t.Errorf("%s: GET %s: Content-Disposition=%q, want %s", name, d.route, got, d.disposition)
+			}
+		}
+	}
+}

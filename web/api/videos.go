@@ -4,15 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"mime"
-	"net/http"
-	"path"
 	"regexp"
 	"slices"
 	"strings"
-	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
@@ -475,113 +469,7 @@ func (a *API) handleVideoSource(c echo.Context) error {
 		return a.videoErr(err)
 	}
 	defer f.Close()
-	ServeDownload(c.Response(), c.Request(), u.Filename, v.UpdatedAt, f)
-	return nil
-}
-
-// ServeDownload serves a stored file as an attachment, with Range support.
-// The file name is sanitised for the header (ContentDisposition). The type
-// comes from its extension when that names audio or video, and is opaque
-// otherwise: an uploaded "page.html" or "logo.svg" is never served as
-// something a browser runs. The browser is told not to guess another
-// type, and the bytes run nothing even if it shows them.
-func ServeDownload(w http.ResponseWriter, r *http.Request, filename string, modtime time.Time, f io.ReadSeeker) {
-	name := SafeFilename(filename)
-	ctype := mime.TypeByExtension(strings.ToLower(path.Ext(name)))
-	if !strings.HasPrefix(ctype, "video/") && !strings.HasPrefix(ctype, "audio/") {
-		ctype = "application/octet-stream"
-	}
-	h := w.Header()
-	h.Set("Content-Type", ctype)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Disposition", ContentDisposition("attachment", name))
-	h.Set("Content-Security-Policy", "default-src 'none'; sandbox; frame-ancestors 'none'")
-	http.ServeContent(w, r, "", modtime, f)
-}
-
-// maxFilenameBytes caps a download's file name, under the 255 bytes most
-// file systems allow, keeping the header short.
-const maxFilenameBytes = 200
-
-// SafeFilename reduces a stored file name to one safe to offer for saving:
-// its base name (either slash), without control, formatting (bidi
-// overrides such as U+202E, zero-width characters) or line-separator
-// characters, with characters that Windows forbids replaced by "_", no
-// leading or trailing dots or spaces, and at most 200 bytes, keeping the
-// extension. An empty result becomes "video".
-func SafeFilename(name string) string {
-	name = strings.ToValidUTF8(name, "")
-	name = strings.Map(func(r rune) rune {
-		switch {
-		case r == '\\':
-			return '/'
-		case unicode.IsControl(r), unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp):
-			return -1
-		case strings.ContainsRune(`<>:"|?*`, r):
-			return '_'
-		}
-		return r
-	}, name)
-	name = strings.Trim(path.Base(name), " .")
-	if name == "/" {
-		name = ""
-	}
-	if len(name) > maxFilenameBytes {
-		ext := path.Ext(name)
-		if len(ext) > 16 {
-			ext = ""
-		}
-		stem := name[:maxFilenameBytes-len(ext)]
-		for !utf8.ValidString(stem) {
-			stem = stem[:len(stem)-1]
-		}
-		name = strings.TrimRight(stem, " .") + ext
-	}
-	if name == "" {
-		return "video"
-	}
-	return name
-}
-
-// ContentDisposition returns a Content-Disposition header of the given
-// kind ("attachment" or "inline") for a file name, sanitised with
-// SafeFilename. A name that is not plain ASCII gets an ASCII fallback in
-// filename and the real name in filename* (RFC 6266, RFC 5987), which
-// every current browser prefers.
-func ContentDisposition(kind, filename string) string {
-	name := SafeFilename(filename)
-	ascii := strings.Map(func(r rune) rune {
-		if r < ' ' || r > '~' {
-			return '_'
-		}
-		return r
-	}, name)
-	d := mime.FormatMediaType(kind, map[string]string{"filename": ascii})
-	if d == "" {
-		return kind
-	}
-	if ascii != name {
-		d += "; filename*=UTF-8''" + rfc5987(name)
-	}
-	return d
-}
-
-// rfc5987 percent-encodes s as an RFC 5987 ext-value's value: every byte
-// but attr-char.
-func rfc5987(s string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0 {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
-	}
-	return b.String()
+	return ServeSource(c.Response(), c.Request(), Source{File: f, Filename: u.Filename, ModTime: v.UpdatedAt})
 }
 
 func (a *API) findVideo(c echo.Context) (store.Video, error) {
