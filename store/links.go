@@ -91,7 +91,7 @@ func (s *Store) CreateLink(ctx context.Context, c LinkCreate) (Link, error) {
 	if types == "" {
 		types = "video"
 	}
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO links (id, token, label, message, ttl, expires_at, max_uploads, max_size,
 				allowed_types, embed_origins, ask_name, created_at)
@@ -146,7 +146,7 @@ func scanLink(r rowScanner) (Link, error) {
 // there is none.
 func (s *Store) FindLink(ctx context.Context, id string) (Link, error) {
 	var l Link
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		var err error
 		l, err = findLink(ctx, tx, id, s.Now())
 		return err
@@ -157,7 +157,7 @@ func (s *Store) FindLink(ctx context.Context, id string) (Link, error) {
 	return l, nil
 }
 
-func findLink(ctx context.Context, tx *sql.Tx, id string, now time.Time) (Link, error) {
+func findLink(ctx context.Context, tx *txn, id string, now time.Time) (Link, error) {
 	l, err := scanLink(tx.QueryRowContext(ctx, `SELECT `+linkColumns+` FROM links l WHERE l.id = :id`,
 		sql.Named("now", millis(now)), sql.Named("id", id)))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -173,25 +173,15 @@ func (s *Store) ListLinks(ctx context.Context, p Page) ([]Link, int, error) {
 		links []Link
 		total int
 	)
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM links`).Scan(&total); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+linkColumns+` FROM links l
+		var err error
+		links, err = queryRows(ctx, tx, scanLink, `SELECT `+linkColumns+` FROM links l
 			ORDER BY l.created_at DESC, l.id DESC LIMIT :limit OFFSET :offset`,
 			sql.Named("now", millis(s.Now())), sql.Named("limit", p.Size), sql.Named("offset", p.offset()))
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			l, err := scanLink(rows)
-			if err != nil {
-				return err
-			}
-			links = append(links, l)
-		}
-		return rows.Err()
+		return err
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: list links: %w", err)
@@ -202,7 +192,7 @@ func (s *Store) ListLinks(ctx context.Context, p Page) ([]Link, int, error) {
 // ClearLinkToken forgets the remote token a link had from an older uplink,
 // once deleted.
 func (s *Store) ClearLinkToken(ctx context.Context, id string) error {
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `UPDATE links SET token = '' WHERE id = ?`, id)
 		return err
 	})
@@ -216,7 +206,7 @@ func (s *Store) ClearLinkToken(ctx context.Context, id string) error {
 // token from an older uplink that no upload in progress uses.
 func (s *Store) FindLinksWithUnusedToken(ctx context.Context) ([]Link, error) {
 	var links []Link
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		var err error
 		links, err = queryRows(ctx, tx, scanLink, `SELECT `+linkColumns+` FROM links l
 			WHERE l.token <> '' AND NOT EXISTS (SELECT 1 FROM link_uploads u
@@ -234,7 +224,7 @@ func (s *Store) FindLinksWithUnusedToken(ctx context.Context) ([]Link, error) {
 // there is no such link, and ErrConflict if it was already revoked.
 func (s *Store) RevokeLink(ctx context.Context, id string) (Link, error) {
 	var l Link
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		now := s.Now()
 		var err error
 		if l, err = findLink(ctx, tx, id, now); err != nil {
@@ -281,14 +271,14 @@ func (s *Store) AddLinkEvent(ctx context.Context, e LinkEvent) error {
 	if e.At.IsZero() {
 		e.At = s.Now()
 	}
-	err := s.inWrite(ctx, func(tx *sql.Tx) error { return addLinkEvent(ctx, tx, e) })
+	err := s.inWrite(ctx, func(tx *txn) error { return addLinkEvent(ctx, tx, e) })
 	if err != nil {
 		return fmt.Errorf("store: add link event: %w", err)
 	}
 	return nil
 }
 
-func addLinkEvent(ctx context.Context, tx *sql.Tx, e LinkEvent) error {
+func addLinkEvent(ctx context.Context, tx *txn, e LinkEvent) error {
 	_, err := tx.ExecContext(ctx, `
 		INSERT INTO link_events (link_id, at, kind, video_id, detail) VALUES (?, ?, ?, ?, ?)`,
 		e.LinkID, millis(e.At), e.Kind, e.VideoID, e.Detail)
@@ -299,7 +289,7 @@ func addLinkEvent(ctx context.Context, tx *sql.Tx, e LinkEvent) error {
 // or after since.
 func (s *Store) HasLinkEventSince(ctx context.Context, linkID, kind string, since time.Time) (bool, error) {
 	var n int
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		return tx.QueryRowContext(ctx, `
 			SELECT count(*) FROM link_events WHERE link_id = ? AND kind = ? AND at >= ?`,
 			linkID, kind, millis(since)).Scan(&n)
@@ -313,27 +303,23 @@ func (s *Store) HasLinkEventSince(ctx context.Context, linkID, kind string, sinc
 // ListLinkEvents returns a link's most recent events, newest first.
 func (s *Store) ListLinkEvents(ctx context.Context, linkID string, limit int) ([]LinkEvent, error) {
 	var events []LinkEvent
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `
+	err := s.inRead(ctx, func(tx *txn) error {
+		var err error
+		events, err = queryRows(ctx, tx, scanLinkEvent, `
 			SELECT link_id, at, kind, video_id, detail FROM link_events
 			WHERE link_id = ? ORDER BY id DESC LIMIT ?`, linkID, limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var e LinkEvent
-			var at int64
-			if err := rows.Scan(&e.LinkID, &at, &e.Kind, &e.VideoID, &e.Detail); err != nil {
-				return err
-			}
-			e.At = fromMillis(at)
-			events = append(events, e)
-		}
-		return rows.Err()
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: list events of link %s: %w", linkID, err)
 	}
 	return events, nil
+}
+
+func scanLinkEvent(r rowScanner) (LinkEvent, error) {
+	var e LinkEvent
+	var at int64
+	err := r.Scan(&e.LinkID, &at, &e.Kind, &e.VideoID, &e.Detail)
+	e.At = fromMillis(at)
+	return e, err
 }

@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -96,8 +95,8 @@ func TestReserveLoginAttemptUnderConcurrency(t *testing.T) {
 func TestLoginAttemptsAgeOut(t *testing.T) {
 	ctx := context.Background()
 	clk := storetest.NewClock()
-	path := filepath.Join(t.TempDir(), "uplink.db")
-	st := storetest.OpenFile(t, path, clk)
+	dsn := storetest.NewDSN(t)
+	st := storetest.OpenDSN(t, dsn, clk)
 	reserve := func(account, address string) (int64, time.Duration) {
 		t.Helper()
 		id, wait, err := st.ReserveLoginAttempt(ctx, account, address, signInLimits)
@@ -124,7 +123,7 @@ func TestLoginAttemptsAgeOut(t *testing.T) {
 		clk.Advance(time.Minute)
 	}
 	states := map[string]int{}
-	rows, err := rawDB(t, path).Query(`SELECT state, count(*) FROM login_attempts GROUP BY state`)
+	rows, err := storetest.RawDB(t, dsn).Query(`SELECT state, count(*) FROM login_attempts GROUP BY state`)
 	if err != nil {
 		t.Fatal(err)
 	}

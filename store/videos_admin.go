@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 )
 
@@ -78,13 +77,13 @@ const videoRowQuery = `
 func (s *Store) FindVideoRows(ctx context.Context, f VideoRowFilter) ([]VideoRow, int, error) {
 	cond, args := "", []any(nil)
 	if f.Query != "" {
-		cond, args = `WHERE v.title LIKE ? ESCAPE '\'`, []any{"%" + escapeLike(f.Query) + "%"}
+		cond, args = `WHERE v.title `+s.d.like()+` ? ESCAPE '\'`, []any{"%" + escapeLike(f.Query) + "%"}
 	}
 	var (
 		rows  []VideoRow
 		total int
 	)
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM videos v `+cond, args...).Scan(&total); err != nil {
 			return err
 		}
@@ -104,7 +103,7 @@ func (s *Store) FindVideoRows(ctx context.Context, f VideoRowFilter) ([]VideoRow
 // ErrNotFound if there is no such video.
 func (s *Store) FindVideoRow(ctx context.Context, id string) (VideoRow, error) {
 	var row VideoRow
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		rows, err := findVideoRows(ctx, tx, `WHERE v.id = ?`, id)
 		if err != nil {
 			return err
@@ -123,35 +122,14 @@ func (s *Store) FindVideoRow(ctx context.Context, id string) (VideoRow, error) {
 
 // findVideoRows loads the rows selected by the SQL tail (WHERE, ORDER BY,
 // LIMIT), with their videos' tags and metadata.
-func findVideoRows(ctx context.Context, tx *sql.Tx, tail string, args ...any) ([]VideoRow, error) {
-	rs, err := tx.QueryContext(ctx, videoRowQuery+tail, args...)
-	if err != nil {
+func findVideoRows(ctx context.Context, tx *txn, tail string, args ...any) ([]VideoRow, error) {
+	rows, err := queryRows(ctx, tx, scanVideoRow, videoRowQuery+tail, args...)
+	if err != nil || len(rows) == 0 {
 		return nil, err
 	}
-	defer rs.Close()
-	var (
-		rows []VideoRow
-		ids  []string
-	)
-	for rs.Next() {
-		var r VideoRow
-		// scanVideo reads the video's columns; the row's own follow them.
-		v, err := scanVideo(extraColumns{rs, []any{
-			&r.Filename, &r.ExpectedSize, &r.TotalParts, &r.ReceivedParts,
-			&r.LinkID, &r.LinkLabel, &r.UploaderName, &r.UploaderEmail, &r.SHA256,
-		}})
-		if err != nil {
-			return nil, err
-		}
-		r.Video = v
-		rows = append(rows, r)
-		ids = append(ids, v.ID)
-	}
-	if err := rs.Err(); err != nil {
-		return nil, err
-	}
-	if len(rows) == 0 {
-		return nil, nil
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.Video.ID
 	}
 	tags, meta, err := findTagsAndMetadata(ctx, tx, ids)
 	if err != nil {
@@ -162,6 +140,18 @@ func findVideoRows(ctx context.Context, tx *sql.Tx, tail string, args ...any) ([
 		rows[i].Video.Metadata = meta[rows[i].Video.ID]
 	}
 	return rows, nil
+}
+
+// scanVideoRow reads the columns of videoRowQuery: scanVideo reads the
+// video's, and the row's own follow them.
+func scanVideoRow(rs rowScanner) (VideoRow, error) {
+	var r VideoRow
+	v, err := scanVideo(extraColumns{rs, []any{
+		&r.Filename, &r.ExpectedSize, &r.TotalParts, &r.ReceivedParts,
+		&r.LinkID, &r.LinkLabel, &r.UploaderName, &r.UploaderEmail, &r.SHA256,
+	}})
+	r.Video = v
+	return r, err
 }
 
 // extraColumns is a rowScanner that scans the columns after a table's own

@@ -33,16 +33,16 @@ const partSize = ingest.MinPartSize
 // env is an ingest service on a real SQLite file and a real blob
 // directory, with a clock the test controls.
 type env struct {
-	t      *testing.T
-	clock  *storetest.Clock
-	dbPath string
-	store  *store.Store
-	dir    *blob.Dir
-	root   string // The blob directory.
-	svc    *ingest.Service
-	logs   *logRecorder
-	lease  time.Duration
-	blobs  blob.Store // What the service writes to: dir, or a wrapper.
+	t     *testing.T
+	clock *storetest.Clock
+	dsn   string // The database: a SQLite file or a PostgreSQL URL.
+	store *store.Store
+	dir   *blob.Dir
+	root  string // The blob directory.
+	svc   *ingest.Service
+	logs  *logRecorder
+	lease time.Duration
+	blobs blob.Store // What the service writes to: dir, or a wrapper.
 }
 
 type envConfig struct {
@@ -68,8 +68,8 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		o(&cfg)
 	}
 	tmp := t.TempDir()
-	e := &env{t: t, clock: storetest.NewClock(), dbPath: filepath.Join(tmp, "uplink.db"), root: filepath.Join(tmp, "blobs"), lease: cfg.lease}
-	e.store = storetest.OpenFile(t, e.dbPath, e.clock)
+	e := &env{t: t, clock: storetest.NewClock(), dsn: storetest.NewDSN(t), root: filepath.Join(tmp, "blobs"), lease: cfg.lease}
+	e.store = storetest.OpenDSN(t, e.dsn, e.clock)
 	d, err := blob.NewDir(e.root)
 	if err != nil {
 		t.Fatalf("blob.NewDir: %v", err)

@@ -119,7 +119,7 @@ func (e *env) reopen() {
 	if e.store != nil {
 		e.store.Close()
 	}
-	e.store = storetest.OpenFile(e.t, e.dbPath, e.clock)
+	e.store = storetest.OpenDSN(e.t, e.dbPath, e.clock)
 	e.svc = webhooks.New(e.store, e.cfg)
 }
 

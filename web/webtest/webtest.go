@@ -127,7 +127,7 @@ func Start(tb testing.TB, opts ...Option) *App {
 	dir := tb.TempDir()
 	clk := storetest.NewClock()
 	a := &App{Dir: dir, DBPath: filepath.Join(dir, "uplink.db"), Clock: clk}
-	a.Store = storetest.OpenFile(tb, a.DBPath, clk)
+	a.Store = storetest.OpenDSN(tb, a.DBPath, clk)
 	var err error
 	if a.Blobs, err = blob.NewDir(filepath.Join(dir, "blobs")); err != nil {
 		tb.Fatal(err)
