@@ -83,15 +83,35 @@ type pgServer struct {
 // when the test ends.
 func newPostgresDatabase(tb testing.TB) string {
 	tb.Helper()
+	s := postgresServer(tb)
+	return s.createDatabase(tb, s.template)
+}
+
+// newEmptyPostgresDatabase creates an empty database for one test, and
+// drops it when the test ends.
+func newEmptyPostgresDatabase(tb testing.TB) string {
+	tb.Helper()
+	return postgresServer(tb).createDatabase(tb, "template0")
+}
+
+// postgresServer returns the test binary's server, started on first use.
+func postgresServer(tb testing.TB) *pgServer {
+	tb.Helper()
 	server.once.Do(func() { server.srv, server.err = startPostgres() })
 	if server.err != nil {
 		tb.Fatalf("PostgreSQL for the tests (%s=%s): %v", EnvPostgres, postgresWanted, server.err)
 	}
-	s := server.srv
+	return server.srv
+}
+
+// createDatabase creates a database copied from template, and drops it
+// when the test ends.
+func (s *pgServer) createDatabase(tb testing.TB, template string) string {
+	tb.Helper()
 	name := fmt.Sprintf("%s_%d", s.template, s.next.Add(1))
 	ctx := context.Background()
 	s.mu.Lock()
-	_, err := s.admin.ExecContext(ctx, `CREATE DATABASE `+name+` TEMPLATE `+s.template+` STRATEGY FILE_COPY`)
+	_, err := s.admin.ExecContext(ctx, `CREATE DATABASE `+name+` TEMPLATE `+template+` STRATEGY FILE_COPY`)
 	s.mu.Unlock()
 	if err != nil {
 		tb.Fatalf("create database %s: %v", name, err)

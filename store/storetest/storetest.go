@@ -82,6 +82,17 @@ func NewDSN(tb testing.TB) string {
 	return filepath.Join(tb.TempDir(), "uplink.db")
 }
 
+// NewEmptyDSN is NewDSN for a database that no store has opened yet, for
+// tests of migrations: an empty PostgreSQL database, dropped when the
+// test ends, or a path where no file is.
+func NewEmptyDSN(tb testing.TB) string {
+	tb.Helper()
+	if Postgres() {
+		return newEmptyPostgresDatabase(tb)
+	}
+	return filepath.Join(tb.TempDir(), "uplink.db")
+}
+
 // OpenDSN opens (creating a SQLite file if needed) the database dsn with
 // clock c: a SQLite path, or a PostgreSQL URL from NewDSN. The store is
 // closed when the test ends; closing it earlier as well is harmless.
