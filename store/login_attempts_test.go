@@ -57,8 +57,9 @@ func numbered(format string) func(int) string {
 }
 
 // TestReserveLoginAttemptUnderConcurrency: however many reservations
-// arrive at once, on a real database (SQLite or PostgreSQL), no more than the limits are let
-// through, and each refusal says to wait the whole window.
+// arrive at once, on a real database (SQLite or PostgreSQL), no more
+// than the limits are let through, and each refusal says to wait the
+// whole window.
 func TestReserveLoginAttemptUnderConcurrency(t *testing.T) {
 	for _, tt := range []struct {
 		description      string
