@@ -8,7 +8,7 @@
 // The disk under test is often shared, and its speed can change several
 // times over within minutes. The four contenders therefore run side by
 // side: every round writes the test file once with each of (a) os.File
-// with an fsync per part, (b) POST /upload, (c) a link, and (t) tusd
+// with an fsync per part and uplink's writeback hints, (b) POST /upload, (c) a link, and (t) tusd
 // followed by an fsync, in an order that rotates from round to round, and
 // each ratio is taken within its round before the median is taken over
 // the rounds.
