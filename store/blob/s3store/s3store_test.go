@@ -12,31 +12,20 @@ import (
 )
 
 // TestVersitygw runs the contract and the S3 cases on versitygw's posix
-// backend, in both modes: versitygw, like AWS, takes parts of any sizes,
-// so it also shows that the equal-part mode assembles what R2 would take.
+// backend, in both modes.
 func TestVersitygw(t *testing.T) {
 	srv := startVersitygw(t)
 	runAll(t, srv)
-	t.Run("EqualParts", func(t *testing.T) {
-		equal := func(t *testing.T) s3store.Config {
-			cfg := srv.config(t)
-			cfg.EqualParts = true
-			return cfg
-		}
-		t.Run("Contract", func(t *testing.T) {
-			blobtest.Run(t, func(t *testing.T) blob.Store { return open(t, equal(t)) })
-		})
-		t.Run("UnequalParts", func(t *testing.T) { testUnequalParts(t, srv, equal) })
-		t.Run("CompleteIsIdempotent", func(t *testing.T) { testCompleteIsIdempotent(t, open(t, equal(t))) })
-		t.Run("AbortDeletesAdoptedObjects", func(t *testing.T) { testAbortDeletesAdopted(t, srv, equal(t)) })
-	})
+	runEqualParts(t, srv)
 }
 
 // TestSeaweedFS runs the contract and the S3 cases on SeaweedFS ("weed
-// mini"), whose part listing keeps a part written twice twice.
+// mini"), in both modes. Its part listing keeps a part written twice
+// twice (see testResentPart).
 func TestSeaweedFS(t *testing.T) {
 	srv := startSeaweedFS(t)
 	runAll(t, srv)
+	runEqualParts(t, srv)
 }
 
 // runAll runs the contract and the S3 cases on srv, in the plain mode.
@@ -51,6 +40,24 @@ func runAll(t *testing.T, srv *server) {
 	t.Run("CompleteIsIdempotent", func(t *testing.T) { testCompleteIsIdempotent(t, open(t, srv.config(t))) })
 	t.Run("AbortDeletesAdoptedObjects", func(t *testing.T) { testAbortDeletesAdopted(t, srv, srv.config(t)) })
 	t.Run("OnlyKeysUnderThePrefix", func(t *testing.T) { testOnlyKeysUnderThePrefix(t, srv, srv.config(t)) })
+}
+
+// runEqualParts runs the contract and the cases that differ in the
+// equal-part mode (Config.EqualParts) on srv.
+func runEqualParts(t *testing.T, srv *server) {
+	t.Run("EqualParts", func(t *testing.T) {
+		equal := func(t *testing.T) s3store.Config {
+			cfg := srv.config(t)
+			cfg.EqualParts = true
+			return cfg
+		}
+		t.Run("Contract", func(t *testing.T) {
+			blobtest.Run(t, func(t *testing.T) blob.Store { return open(t, equal(t)) })
+		})
+		t.Run("UnequalParts", func(t *testing.T) { testUnequalParts(t, srv, equal) })
+		t.Run("CompleteIsIdempotent", func(t *testing.T) { testCompleteIsIdempotent(t, open(t, equal(t))) })
+		t.Run("AbortDeletesAdoptedObjects", func(t *testing.T) { testAbortDeletesAdopted(t, srv, equal(t)) })
+	})
 }
 
 // open returns a store of cfg.
