@@ -35,6 +35,11 @@
 // of those objects, copied server-side into parts of one size (see
 // equal.go for how and at what cost).
 //
+// versitygw's posix backend stores a body that ends early, at a closed
+// connection, as if it were whole. The store's HTTP client therefore
+// resets a connection whose request body failed (see newHTTPClient), and
+// checks the size of an object it completes.
+//
 // SeaweedFS keeps a part that was written twice twice in its part listing.
 // The store never lists parts: it completes from the ETags the metadata
 // store recorded, which name the write that counts.
