@@ -332,6 +332,11 @@ func (s *Store) FindOpenUploads(ctx context.Context, tokenID string) ([]Upload, 
 	return s.readUploads(ctx, "find open uploads of a token", `WHERE token_id = ? AND status = 'uploading'`, tokenID)
 }
 
+// FindUnfinishedUploads returns every upload still taking pieces.
+func (s *Store) FindUnfinishedUploads(ctx context.Context) ([]Upload, error) {
+	return s.readUploads(ctx, "find unfinished uploads", `WHERE status = 'uploading'`)
+}
+
 // FindLapsedUploads returns every unfinished upload whose lease ran out at
 // or before t.
 func (s *Store) FindLapsedUploads(ctx context.Context, t time.Time) ([]Upload, error) {

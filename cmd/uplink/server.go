@@ -135,7 +135,7 @@ func (m *Main) recover(ctx context.Context) error {
 		return fmt.Errorf("recover uploads: %w", err)
 	}
 	m.log.Info("recovered uploads", "abandoned", report.Abandoned, "orphans", report.Orphans,
-		"finished", report.Finished, "missing", report.Missing)
+		"finished", report.Finished, "missing", report.Missing, "repaired", report.Repaired)
 	m.cleanup.Removed("abandoned_upload", report.Abandoned)
 	m.cleanup.Removed("orphan_blob", report.Orphans)
 	m.links, err = newLinks(m.store, m.ingest, m.cfg.backendConfig, m.webhooks, m.metrics.Uploads(metrics.KindLink), m.log)
