@@ -61,7 +61,7 @@ const videoRowQuery = `
 		v.language, v.language_origin, v.player_id,
 		v.created_at, v.updated_at, v.published_at,
 		replace(coalesce(u.status, ''), 'completing', 'uploading'), coalesce(u.source_size, 0), coalesce(u.token_id, ''),
-		`+thumbnailAtColumn+`,
+		` + thumbnailAtColumn + `,
 		coalesce(nullif(u.filename, ''), lu.filename, ''),
 		coalesce(u.total_bytes, lu.size, 0),
 		coalesce(u.total_parts, 0), coalesce(u.received_parts, 0),
