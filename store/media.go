@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -281,4 +282,39 @@ func nonEmpty(s string) any {
 		return nil
 	}
 	return s
+}
+
+// FindThumbnails returns, of the given videos, those that have a
+// thumbnail, with when it last changed.
+func (s *Store) FindThumbnails(ctx context.Context, videoIDs []string) (map[string]time.Time, error) {
+	out := map[string]time.Time{}
+	if len(videoIDs) == 0 {
+		return out, nil
+	}
+	list, err := json.Marshal(videoIDs)
+	if err != nil {
+		return nil, err
+	}
+	err = s.inRead(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `
+			SELECT video_id, thumbnail_at FROM video_media
+			WHERE thumbnail_at IS NOT NULL AND video_id IN (SELECT value FROM json_each(?))`, string(list))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			var at int64
+			if err := rows.Scan(&id, &at); err != nil {
+				return err
+			}
+			out[id] = fromMillis(at)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: find thumbnails: %w", err)
+	}
+	return out, nil
 }
