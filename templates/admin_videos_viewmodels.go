@@ -6,10 +6,10 @@ type VideoListPage struct {
 	// NoFFmpeg is set when this server cannot process videos: the list
 	// says once what installing ffmpeg adds.
 	NoFFmpeg bool
-	Query  string // The title search, as typed.
-	Total  int    // How many videos match the search.
-	Videos []VideoListItem
-	Nav    PageNav
+	Query    string // The title search, as typed.
+	Total    int    // How many videos match the search.
+	Videos   []VideoListItem
+	Nav      PageNav
 }
 
 // VideoListItem is one row of the video list.
