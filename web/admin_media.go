@@ -49,8 +49,12 @@ func processingView(r store.VideoRow) templates.VideoProcessing {
 // mediaView builds what a video's page shows of its processing.
 func (s *Server) mediaView(c echo.Context, r store.VideoRow) (templates.VideoMediaView, error) {
 	v := templates.VideoMediaView{Processing: processingView(r), NoFFmpeg: !s.canProcess()}
-	if !s.canProcess() {
+	switch {
+	case !s.canProcess():
 		v.Processing.RetryURL = ""
+	case r.Processing == "" && r.Video.UploadStatus == store.UploadUploaded:
+		// Uploaded before ffmpeg was installed: it can be processed now.
+		v.Processing.RetryURL = "/admin/videos/" + r.Video.ID + "/process"
 	}
 	v.PosterURL = thumbnailURL(r.Video.ID, r.Video.ThumbnailAt)
 	m, err := s.store.FindVideoMedia(c.Request().Context(), r.Video.ID)

@@ -66,6 +66,7 @@ const (
 type Tool struct {
 	ffprobe, ffmpeg string
 	nice, prlimit   string
+	ionice          string // "" when util-linux's ionice is missing.
 	cfg             Config
 }
 
@@ -110,6 +111,9 @@ func Find(cfg Config) (*Tool, error) {
 			return nil, err
 		}
 	}
+	// ionice is a plus: it lowers ffmpeg's disk priority on hosts whose
+	// I/O scheduler honours it (BFQ); nice already covers the CPU.
+	t.ionice, _ = exec.LookPath("ionice")
 	return t, nil
 }
 

@@ -14,10 +14,11 @@ import (
 
 // The sandbox. Each run is
 //
-//	nice -n 19 prlimit --as=M --cpu=S --fsize=F --core=0 -- ffmpeg ARGS
+//	nice -n 19 ionice -c 3 prlimit --as=M --cpu=S --fsize=F --core=0 -- ffmpeg ARGS
 //
-// started with exec (never a shell), so nice and prlimit each set their
-// part on the process and replace themselves with the next program: the
+// started with exec (never a shell), so nice, ionice (when installed) and
+// prlimit each set their part on the process and replace themselves with
+// the next program: the
 // limits are in force before ffmpeg reads a byte, and the process that
 // exec.Cmd waits for, kills on timeout and reaps is ffmpeg itself.
 // prlimit(1) is used rather than re-executing uplink as a wrapper so that
@@ -66,12 +67,18 @@ func (t *Tool) run(ctx context.Context, dir, program string, timeout time.Durati
 	if limit <= 0 {
 		limit = 24 * time.Hour
 	}
-	argv := []string{"-n", "19", t.prlimit,
+	var argv []string
+	if t.ionice != "" {
+		argv = []string{"-n", "19", t.ionice, "-c", "3", t.prlimit}
+	} else {
+		argv = []string{"-n", "19", t.prlimit}
+	}
+	argv = append(argv,
 		"--as=" + strconv.FormatInt(t.cfg.Memory, 10),
 		"--cpu=" + strconv.FormatInt(cpuSeconds(limit), 10),
 		"--fsize=" + strconv.FormatInt(maxOutput, 10),
 		"--core=0",
-		"--", program}
+		"--", program)
 	cmd := exec.CommandContext(ctx, t.nice, append(argv, args...)...)
 	cmd.Dir = dir
 	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "LC_ALL=C"}
