@@ -99,7 +99,6 @@ type Service struct {
 	cfg     Config
 	log     *slog.Logger
 	wake    chan struct{}
-	running sync.WaitGroup
 }
 
 // New returns a Service over the store, the blobs (where thumbnails and
