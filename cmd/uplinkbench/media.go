@@ -38,9 +38,9 @@ type MediaResults struct {
 	// UploadIdle and UploadDuringPreview are one upload of UploadBytes
 	// through POST /upload to a fresh server, alone and while a preview
 	// is being made on the same machine.
-	UploadBytes         int64   `json:"uploadBytes"`
-	UploadIdleMiBps     float64 `json:"uploadIdleMiBps"`
-	UploadDuringMiBps   float64 `json:"uploadDuringPreviewMiBps"`
+	UploadBytes       int64   `json:"uploadBytes"`
+	UploadIdleMiBps   float64 `json:"uploadIdleMiBps"`
+	UploadDuringMiBps float64 `json:"uploadDuringPreviewMiBps"`
 	// Rounds are each round's MiB/s: alone, then beside a preview.
 	Rounds [][2]float64 `json:"rounds"`
 }

@@ -74,9 +74,9 @@ func (t *Tool) run(ctx context.Context, dir, program string, timeout time.Durati
 		argv = []string{"-n", "19", t.prlimit}
 	}
 	argv = append(argv,
-		"--as=" + strconv.FormatInt(t.cfg.Memory, 10),
-		"--cpu=" + strconv.FormatInt(cpuSeconds(limit), 10),
-		"--fsize=" + strconv.FormatInt(maxOutput, 10),
+		"--as="+strconv.FormatInt(t.cfg.Memory, 10),
+		"--cpu="+strconv.FormatInt(cpuSeconds(limit), 10),
+		"--fsize="+strconv.FormatInt(maxOutput, 10),
 		"--core=0",
 		"--", program)
 	cmd := exec.CommandContext(ctx, t.nice, append(argv, args...)...)
