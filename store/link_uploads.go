@@ -29,13 +29,13 @@ type LinkUpload struct {
 	TotalParts   int
 	// NextPart is the first part not yet received; parts before it were
 	// received in order and hashed into HashState.
-	NextPart       int
-	HashState      []byte
-	SHA256         string // Hex, once completed.
-	Title          string
-	Description    string
-	UploaderName   string
-	UploaderEmail  string
+	NextPart      int
+	HashState     []byte
+	SHA256        string // Hex, once completed.
+	Title         string
+	Description   string
+	UploaderName  string
+	UploaderEmail string
 	// Token is the upload's own upload token on a remote host (upstream
 	// mode) until it is deleted there; empty otherwise.
 	Token          string

@@ -55,11 +55,11 @@ const (
 type killKind int
 
 const (
-	killMidBody    killKind = iota // Part of the body sent, the rest still to come.
-	killAfterFsync                 // The server kills itself between fsync and commit.
-	killAnytime                    // A random moment after the request starts.
-	killBetween                    // No request in flight.
-	killBeforeFinish               // The last part is recorded, the source not yet assembled.
+	killMidBody      killKind = iota // Part of the body sent, the rest still to come.
+	killAfterFsync                   // The server kills itself between fsync and commit.
+	killAnytime                      // A random moment after the request starts.
+	killBetween                      // No request in flight.
+	killBeforeFinish                 // The last part is recorded, the source not yet assembled.
 )
 
 func (k killKind) String() string {

@@ -386,7 +386,6 @@ func wantInsufficientStorage(t *testing.T, resp *http.Response, body []byte, fie
 	}
 }
 
-
 // diskCheckRemoved checks that the refused part left nothing recorded and
 // no object of its own: the blob files are those from before it. Its
 // partial bytes may stay where the part goes in the unfinished source,

@@ -159,8 +159,8 @@ type Events interface {
 // NoEvents is an Events that hears nothing.
 type NoEvents struct{}
 
-func (NoEvents) UploadStarted(context.Context, string)                  {}
-func (NoEvents) UploadCompleted(context.Context, string)                {}
+func (NoEvents) UploadStarted(context.Context, string)                {}
+func (NoEvents) UploadCompleted(context.Context, string)              {}
 func (NoEvents) UploadFailed(context.Context, string, string, string) {}
 
 // NoMetrics is a Metrics that counts nothing.
