@@ -457,7 +457,11 @@ func (s *Store) BlobRefs(ctx context.Context) (map[string]bool, error) {
 			SELECT source_key FROM uploads
 			UNION ALL
 			SELECT p.etag FROM upload_parts p JOIN uploads u ON u.video_id = p.video_id
-			WHERE p.etag <> '' AND u.status <> 'uploaded'`)
+			WHERE p.etag <> '' AND u.status <> 'uploaded'
+			UNION ALL
+			SELECT thumbnail_key FROM video_media WHERE thumbnail_key IS NOT NULL
+			UNION ALL
+			SELECT preview_key FROM video_media WHERE preview_key IS NOT NULL`)
 		for _, k := range keys {
 			refs[k] = true
 		}
