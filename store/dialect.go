@@ -63,6 +63,9 @@ type dialect interface {
 	retryable(err error) bool
 	// noSpace reports whether err is the engine's "disk full".
 	noSpace(err error) bool
+	// uniqueViolation reports whether err is the violation of a unique
+	// constraint or index.
+	uniqueViolation(err error) bool
 }
 
 // querier runs queries: a transaction of the store (*txn) in every store

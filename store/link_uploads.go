@@ -253,6 +253,21 @@ func (s *Store) FindLapsedLinkUploads(ctx context.Context) ([]LinkUpload, error)
 	return us, nil
 }
 
+// FindLocalLinkUploadsWithoutUpload returns the unfinished uploads
+// through links that this server receives (no remote token) but that have
+// no upload row. Only uploads started before migration 0007 can be so: the
+// code of the time created the upload row with the first part. The upload
+// service gives them one (ingest Recover).
+func (s *Store) FindLocalLinkUploadsWithoutUpload(ctx context.Context) ([]LinkUpload, error) {
+	us, err := s.findLinkUploads(ctx, `
+		WHERE status = 'uploading' AND token = ''
+		  AND NOT EXISTS (SELECT 1 FROM uploads u WHERE u.video_id = link_uploads.video_id)`)
+	if err != nil {
+		return nil, fmt.Errorf("store: find link uploads without an upload: %w", err)
+	}
+	return us, nil
+}
+
 // AdvanceLinkUpload records that part adv.From of an upload through a
 // link was received by a remote host and hashed (upstream mode): NextPart
 // moves on and the lease is renewed until leaseTo, and after the last part

@@ -246,6 +246,7 @@ const (
 	pgSerializationFailure = "40001"
 	pgDeadlockDetected     = "40P01"
 	pgDiskFull             = "53100"
+	pgUniqueViolation      = "23505"
 )
 
 func (*pgDialect) retryable(err error) bool {
@@ -256,4 +257,9 @@ func (*pgDialect) retryable(err error) bool {
 func (*pgDialect) noSpace(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == pgDiskFull
+}
+
+func (*pgDialect) uniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == pgUniqueViolation
 }

@@ -223,3 +223,47 @@ func TestTryLock(t *testing.T) {
 	}
 	release3()
 }
+
+// Processing jobs claimed at once through two instances: each job is
+// claimed once, and a video's jobs never run two at a time.
+func TestJobClaimsAcrossInstances(t *testing.T) {
+	ctx := context.Background()
+	sts := instances(t, 2, storetest.NewClock())
+	const videos = 10
+	for range videos {
+		v := mustVideo(t, sts[0])
+		mustJob(t, sts[0], v.ID, store.JobProcess, 0)
+		mustJob(t, sts[0], v.ID, store.JobThumbnail, time.Second)
+	}
+	var (
+		mu      sync.Mutex
+		running = map[string]int{} // By video.
+		wg      sync.WaitGroup
+	)
+	for i := range 12 {
+		wg.Go(func() {
+			for {
+				j, err := sts[i%2].ClaimJob(ctx, fmt.Sprintf("claim-%d", i), time.Minute)
+				if errors.Is(err, store.ErrNotFound) {
+					return
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				running[j.VideoID]++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(running) != videos {
+		t.Errorf("jobs of %d videos claimed, want %d (one each)", len(running), videos)
+	}
+	for id, n := range running {
+		if n != 1 {
+			t.Errorf("video %s has %d jobs running at once", id, n)
+		}
+	}
+}

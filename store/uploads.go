@@ -334,6 +334,11 @@ func (s *Store) FindOpenUploads(ctx context.Context, tokenID string) ([]Upload, 
 	return s.readUploads(ctx, "find open uploads of a token", `WHERE token_id = ? AND status = 'uploading'`, tokenID)
 }
 
+// FindUnfinishedUploads returns every upload still taking pieces.
+func (s *Store) FindUnfinishedUploads(ctx context.Context) ([]Upload, error) {
+	return s.readUploads(ctx, "find unfinished uploads", `WHERE status = 'uploading'`)
+}
+
 // FindLapsedUploads returns every unfinished upload whose lease ran out at
 // or before t.
 func (s *Store) FindLapsedUploads(ctx context.Context, t time.Time) ([]Upload, error) {
@@ -454,7 +459,11 @@ func (s *Store) BlobRefs(ctx context.Context) (map[string]bool, error) {
 			SELECT source_key FROM uploads
 			UNION ALL
 			SELECT p.etag FROM upload_parts p JOIN uploads u ON u.video_id = p.video_id
-			WHERE p.etag <> '' AND u.status <> 'uploaded'`)
+			WHERE p.etag <> '' AND u.status <> 'uploaded'
+			UNION ALL
+			SELECT thumbnail_key FROM video_media WHERE thumbnail_key IS NOT NULL
+			UNION ALL
+			SELECT preview_key FROM video_media WHERE preview_key IS NOT NULL`)
 		for _, k := range keys {
 			refs[k] = true
 		}

@@ -33,7 +33,13 @@ type Video struct {
 	SourceSize int64
 	// TokenID is the upload token whose upload filled the video, if any.
 	TokenID string
+	// ThumbnailAt is when the video's thumbnail last changed; nil while
+	// it has none.
+	ThumbnailAt *time.Time
 }
+
+// thumbnailAtColumn selects Video.ThumbnailAt for the video v.
+const thumbnailAtColumn = `(SELECT m.thumbnail_at FROM video_media m WHERE m.video_id = v.id)`
 
 // Metadata is one key/value pair of a video's metadata. api.video models
 // metadata as an ordered list of pairs, not as a map.
@@ -218,7 +224,8 @@ func findVideos(ctx context.Context, tx *txn, tail string, args []any) ([]Video,
 		SELECT v.id, v.title, v.description, v.public, v.panoramic, v.mp4_support,
 			v.language, v.language_origin, v.player_id,
 			v.created_at, v.updated_at, v.published_at,
-			replace(coalesce(u.status, ''), 'completing', 'uploading'), coalesce(u.source_size, 0), coalesce(u.token_id, '')
+			replace(coalesce(u.status, ''), 'completing', 'uploading'), coalesce(u.source_size, 0), coalesce(u.token_id, ''),
+			`+thumbnailAtColumn+`
 		FROM videos v
 		LEFT JOIN uploads u ON u.video_id = v.id
 		`+tail, args...)
@@ -245,15 +252,17 @@ func scanVideo(r rowScanner) (Video, error) {
 		v                         Video
 		lang, origin, player      sql.NullString
 		created, updated, publish int64
+		thumbAt                   sql.NullInt64
 	)
 	err := r.Scan(&v.ID, &v.Title, &v.Description, &v.Public, &v.Panoramic, &v.MP4Support,
 		&lang, &origin, &player, &created, &updated, &publish,
-		&v.UploadStatus, &v.SourceSize, &v.TokenID)
+		&v.UploadStatus, &v.SourceSize, &v.TokenID, &thumbAt)
 	if err != nil {
 		return Video{}, err
 	}
 	v.Language, v.LanguageOrigin, v.PlayerID = nullString(lang), nullString(origin), nullString(player)
 	v.CreatedAt, v.UpdatedAt, v.PublishedAt = fromMillis(created), fromMillis(updated), fromMillis(publish)
+	v.ThumbnailAt = nullMillis(thumbAt)
 	return v, nil
 }
 

@@ -30,6 +30,11 @@ type VideoRow struct {
 	// SHA256 is the hex SHA-256 of the file that the link computed as it
 	// passed, once the upload through the link completed.
 	SHA256 string
+	// Processing is the status of the video's latest processing job
+	// (JobQueued, JobRunning, JobDone, JobFailed), "" if it never had one;
+	// ProcessingError says why it failed.
+	Processing      string
+	ProcessingError string
 }
 
 // Percent returns how much of the source has arrived, from 0 to 100, and
@@ -60,16 +65,20 @@ const videoRowQuery = `
 		v.language, v.language_origin, v.player_id,
 		v.created_at, v.updated_at, v.published_at,
 		replace(coalesce(u.status, ''), 'completing', 'uploading'), coalesce(u.source_size, 0), coalesce(u.token_id, ''),
+		` + thumbnailAtColumn + `,
 		coalesce(nullif(u.filename, ''), lu.filename, ''),
 		coalesce(u.total_bytes, lu.size, 0),
 		coalesce(u.total_parts, 0), coalesce(u.received_parts, 0),
 		coalesce(lu.link_id, ''), coalesce(l.label, ''),
 		coalesce(lu.uploader_name, ''), coalesce(lu.uploader_email, ''),
-		coalesce(lu.sha256, '')
+		coalesce(lu.sha256, ''),
+		coalesce(j.status, ''), coalesce(j.last_error, '')
 	FROM videos v
 	LEFT JOIN uploads u ON u.video_id = v.id
 	LEFT JOIN link_uploads lu ON lu.video_id = v.id
 	LEFT JOIN links l ON l.id = lu.link_id
+	LEFT JOIN processing_jobs j ON j.id = (
+		SELECT max(pj.id) FROM processing_jobs pj WHERE pj.video_id = v.id AND pj.kind = 'process')
 	`
 
 // FindVideoRows returns one page of the videos whose title contains
@@ -149,6 +158,7 @@ func scanVideoRow(rs rowScanner) (VideoRow, error) {
 	v, err := scanVideo(extraColumns{rs, []any{
 		&r.Filename, &r.ExpectedSize, &r.TotalParts, &r.ReceivedParts,
 		&r.LinkID, &r.LinkLabel, &r.UploaderName, &r.UploaderEmail, &r.SHA256,
+		&r.Processing, &r.ProcessingError,
 	}})
 	r.Video = v
 	return r, err

@@ -110,6 +110,8 @@ type UploadRow struct {
 	StartedAt    string
 	StartedISO   string
 	Detail       string // The SHA-256 once completed; why it stopped once released.
+	// ThumbnailURL is the video's thumbnail; empty without one.
+	ThumbnailURL string
 }
 
 // EventRow is one entry of a link's timeline.

@@ -3,10 +3,13 @@ package templates
 // VideoListPage is the view model of the video list.
 type VideoListPage struct {
 	AdminPage
-	Query  string // The title search, as typed.
-	Total  int    // How many videos match the search.
-	Videos []VideoListItem
-	Nav    PageNav
+	// NoFFmpeg is set when this server cannot process videos: the list
+	// says once what installing ffmpeg adds.
+	NoFFmpeg bool
+	Query    string // The title search, as typed.
+	Total    int    // How many videos match the search.
+	Videos   []VideoListItem
+	Nav      PageNav
 }
 
 // VideoListItem is one row of the video list.
@@ -22,6 +25,9 @@ type VideoListItem struct {
 	Uploader  string // The uploader's name as given on the link's page.
 	Created   Timestamp
 	Status    VideoStatus
+	// ThumbnailURL is the video's thumbnail; empty without one.
+	ThumbnailURL string
+	Processing   VideoProcessing
 }
 
 // VideoStatus is where a video's upload stands.
@@ -63,6 +69,7 @@ type VideoDetailPage struct {
 	ActionURL     string // The edit form's target.
 	DeleteURL     string
 	Form          VideoForm
+	Media         VideoMediaView
 }
 
 // VideoForm holds the edit form's values: the saved ones, or what was
@@ -107,4 +114,34 @@ type PageNav struct {
 	Pages   int // How many pages there are; at least 1.
 	PrevURL string
 	NextURL string // Empty on the last page.
+}
+
+// VideoProcessing is where a video's processing (probe, thumbnail,
+// preview) stands.
+type VideoProcessing struct {
+	// Code is "" (never processed), "queued", "running", "done" or
+	// "failed"; it is also the badge's CSS class.
+	Code   string
+	Label  string // "Processing", "Processed", "Processing failed".
+	Reason string // Why it failed, when it did.
+	// RetryURL queues the processing again; set when it failed.
+	RetryURL string
+}
+
+// VideoMediaView is what processing learned about a video, for its page.
+type VideoMediaView struct {
+	Processing VideoProcessing
+	// NoFFmpeg is set when this server cannot process videos: the page
+	// says what installing ffmpeg adds.
+	NoFFmpeg bool
+	// PosterURL is the thumbnail, the player's poster; empty without one.
+	PosterURL string
+	// PreviewURL is the browser-playable copy, played instead of the
+	// source, which is kept untouched for download; empty without one.
+	PreviewURL string
+	// Unplayable is set when the browser cannot play the source and there
+	// is no preview.
+	Unplayable bool
+	// Facts are the probed facts: duration, resolution, codecs...
+	Facts []Setting
 }

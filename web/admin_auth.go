@@ -170,11 +170,12 @@ func (s *Server) adminPage(c echo.Context, title, section string) templates.Admi
 // it with ?done=<code>. Only these fixed texts can appear, so a crafted
 // link cannot put words in the dashboard's mouth.
 var flashMessages = map[string]string{
-	"link-created":    "The link is ready. Share its URL, QR code or embed snippet.",
-	"link-revoked":    "The link was revoked. Uploads in progress through it stop at their next part.",
-	"link-extended":   "The link's expiry was changed.",
-	"link-duplicated": "This is a copy of the link, with a new URL.",
-	"video-saved":     "The video's details were saved.",
-	"video-deleted":   "The video and its file were deleted.",
-	"key-revoked":     "The API key was revoked.",
+	"link-created":     "The link is ready. Share its URL, QR code or embed snippet.",
+	"link-revoked":     "The link was revoked. Uploads in progress through it stop at their next part.",
+	"link-extended":    "The link's expiry was changed.",
+	"link-duplicated":  "This is a copy of the link, with a new URL.",
+	"video-saved":      "The video's details were saved.",
+	"video-deleted":    "The video and its file were deleted.",
+	"video-processing": "The video is queued for processing again.",
+	"key-revoked":      "The API key was revoked.",
 }

@@ -239,8 +239,21 @@ func (s *Server) linkDetail(c echo.Context, l store.Link) (templates.LinkDetailP
 	if len(l.EmbedOrigins) > 0 {
 		m.EmbedSnippet = embedSnippet(m.EmbedURL)
 	}
+	var ids []string
+	for _, u := range uploads {
+		if u.VideoID != "" {
+			ids = append(ids, u.VideoID)
+		}
+	}
+	thumbs, err := s.store.FindThumbnails(ctx, ids)
+	if err != nil {
+		return m, err
+	}
 	for _, u := range uploads {
 		row := s.uploadRow(u)
+		if at, ok := thumbs[u.VideoID]; ok && u.Status == store.LinkUploadCompleted {
+			row.ThumbnailURL = thumbnailURL(u.VideoID, &at)
+		}
 		m.Uploads = append(m.Uploads, row)
 		m.Live = m.Live || row.InFlight
 	}

@@ -45,7 +45,7 @@ func (s *Server) handleVideoList(c echo.Context) error {
 	}
 	m := templates.VideoListPage{
 		AdminPage: s.adminPage(c, videoListTitle(q, nav), "videos"),
-		Query:     q, Total: total, Nav: nav,
+		Query:     q, Total: total, Nav: nav, NoFFmpeg: !s.canProcess(),
 	}
 	for _, r := range rows {
 		m.Videos = append(m.Videos, templates.VideoListItem{
@@ -58,6 +58,9 @@ func (s *Server) handleVideoList(c echo.Context) error {
 			Uploader:  r.UploaderName,
 			Created:   stamp(r.Video.CreatedAt),
 			Status:    videoStatus(r),
+
+			ThumbnailURL: thumbnailURL(r.Video.ID, r.Video.ThumbnailAt),
+			Processing:   processingView(r),
 		})
 	}
 	return render(c, http.StatusOK, templates.VideoList(m))
@@ -80,7 +83,11 @@ func (s *Server) handleVideoDetail(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, templates.VideoDetail(s.videoDetail(c, r, videoForm(r.Video))))
+	m := s.videoDetail(c, r, videoForm(r.Video))
+	if m.Media, err = s.mediaView(c, r); err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, templates.VideoDetail(m))
 }
 
 // handleVideoUpdate handles "POST /admin/videos/:id": the edit form. The
@@ -97,7 +104,11 @@ func (s *Server) handleVideoUpdate(c echo.Context) error {
 	}
 	u, form := parseVideoForm(c.Request().PostForm, videoForm(r.Video))
 	if form.Errors.Any() {
-		return render(c, http.StatusUnprocessableEntity, templates.VideoDetail(s.videoDetail(c, r, form)))
+		m := s.videoDetail(c, r, form)
+		if m.Media, err = s.mediaView(c, r); err != nil {
+			return err
+		}
+		return render(c, http.StatusUnprocessableEntity, templates.VideoDetail(m))
 	}
 	if _, err := s.store.UpdateVideo(c.Request().Context(), r.Video.ID, u); err != nil {
 		return err

@@ -62,6 +62,9 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.POST("/videos/:id", s.handleVideoUpdate)
 	admin.POST("/videos/:id/delete", s.handleVideoDelete)
 	admin.GET("/videos/:id/source", s.handleVideoSource)
+	admin.GET("/videos/:id/thumbnail.jpg", s.handleVideoThumbnail)
+	admin.GET("/videos/:id/preview.mp4", s.handleVideoPreview)
+	admin.POST("/videos/:id/process", s.handleVideoProcess)
 
 	admin.GET("/keys", s.handleKeyList)
 	admin.POST("/keys", s.handleKeyCreate)

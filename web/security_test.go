@@ -99,8 +99,8 @@ func (f secFixtures) requestsFor(method, path string) []secRequest {
 		return anonAndAdmin(path)
 	case "/admin/links/:id", "/admin/links/:id/progress", "/admin/links/:id/qr.svg":
 		return anonAndAdmin(strings.Replace(path, ":id", f.link.ID, 1))
-	case "/admin/videos/:id":
-		return anonAndAdmin("/admin/videos/" + f.videoID)
+	case "/admin/videos/:id", "/admin/videos/:id/thumbnail.jpg", "/admin/videos/:id/preview.mp4":
+		return anonAndAdmin(strings.Replace(path, ":id", f.videoID, 1))
 	case "/admin/videos/:id/source":
 		return append(anonAndAdmin("/admin/videos/"+f.videoID+"/source"),
 			secRequest{path: "/admin/videos/" + f.videoID + "/source?download=1", as: "admin"})
@@ -108,7 +108,7 @@ func (f secFixtures) requestsFor(method, path string) []secRequest {
 		return anonAndAdmin("/admin/webhooks/" + f.webhookID)
 	case "/videos", "/upload-tokens":
 		return apiAndAnon(path)
-	case "/videos/:videoId", "/videos/:videoId/status", "/videos/:videoId/source":
+	case "/videos/:videoId", "/videos/:videoId/status", "/videos/:videoId/source", "/videos/:videoId/thumbnail.jpg":
 		return append(apiAndAnon(strings.Replace(path, ":videoId", f.videoID, 1)),
 			secRequest{path: strings.Replace(path, ":videoId", "vinotavideo", 1), as: "api"})
 	case "/upload-tokens/:uploadToken":

@@ -16,7 +16,9 @@ import (
 
 	"github.com/uplink-video/uplink/static"
 	"github.com/uplink-video/uplink/store"
+	"github.com/uplink-video/uplink/store/blob"
 	"github.com/uplink-video/uplink/store/ingest"
+	"github.com/uplink-video/uplink/store/processing"
 	"github.com/uplink-video/uplink/web/api"
 	"github.com/uplink-video/uplink/web/links"
 	"github.com/uplink-video/uplink/web/metrics"
@@ -28,6 +30,12 @@ import (
 type Deps struct {
 	Store  *store.Store
 	Ingest *ingest.Service
+	// Blobs keep thumbnails and previews.
+	Blobs blob.Objects
+	// Processing probes videos and makes their thumbnails and previews.
+	// Nil, or one without ffmpeg (Available false), leaves that out: the
+	// dashboard says once what installing ffmpeg adds.
+	Processing *processing.Service
 	// API is the api.video-compatible API. When nil, New builds one from
 	// the fields below.
 	API *api.API
@@ -72,16 +80,18 @@ type Deps struct {
 
 // Server holds the application's dependencies for its handlers.
 type Server struct {
-	store     *store.Store
-	ingest    *ingest.Service
-	api       *api.API
-	links     *links.Service
-	webhooks  *webhooks.Service
-	publicURL string
-	chunkSize int64
-	version   string
-	log       *slog.Logger
-	assets    fs.FS
+	store      *store.Store
+	ingest     *ingest.Service
+	blobs      blob.Objects
+	processing *processing.Service
+	api        *api.API
+	links      *links.Service
+	webhooks   *webhooks.Service
+	publicURL  string
+	chunkSize  int64
+	version    string
+	log        *slog.Logger
+	assets     fs.FS
 
 	dataDir string
 	minFree int64
@@ -107,16 +117,18 @@ func New(d Deps) *echo.Echo {
 		d.ChunkSize = links.DefaultChunkSize
 	}
 	s := &Server{
-		store:     d.Store,
-		ingest:    d.Ingest,
-		api:       d.API,
-		links:     d.Links,
-		webhooks:  d.Webhooks,
-		publicURL: strings.TrimRight(d.PublicURL, "/"),
-		chunkSize: d.ChunkSize,
-		version:   d.Version,
-		log:       d.Logger,
-		assets:    static.Files,
+		store:      d.Store,
+		ingest:     d.Ingest,
+		blobs:      d.Blobs,
+		processing: d.Processing,
+		api:        d.API,
+		links:      d.Links,
+		webhooks:   d.Webhooks,
+		publicURL:  strings.TrimRight(d.PublicURL, "/"),
+		chunkSize:  d.ChunkSize,
+		version:    d.Version,
+		log:        d.Logger,
+		assets:     static.Files,
 	}
 	if s.api == nil {
 		s.api = NewAPI(d)
@@ -165,9 +177,15 @@ func New(d Deps) *echo.Echo {
 
 // NewAPI builds the api.video-compatible API from d.
 func NewAPI(d Deps) *api.API {
+	var picker api.ThumbnailPicker
+	if d.Processing != nil && d.Processing.Available() {
+		picker = d.Processing
+	}
 	return api.New(api.Deps{
 		Store:       d.Store,
 		Ingest:      d.Ingest,
+		Blobs:       d.Blobs,
+		Thumbnails:  picker,
 		ExtraAPIKey: d.ExtraAPIKey,
 		PublicURL:   d.PublicURL,
 		CORSOrigins: d.APICORSOrigins,

@@ -198,6 +198,16 @@ type serveConfig struct {
 	// webhookPrivate lets webhook endpoints be on loopback and private
 	// networks.
 	webhookPrivate bool
+	processing     processingConfig
+}
+
+// processingConfig is how videos are processed once uploaded.
+type processingConfig struct {
+	ffmpegDir string
+	workers   int
+	previews  string
+	timeout   time.Duration
+	memory    int64
 }
 
 // serveFlags are the settings of "uplink serve", defined on their flag set.
@@ -211,6 +221,10 @@ type serveFlags struct {
 	readHeader, readIdle    *time.Duration
 	metrics                 *string // --metrics-addr
 	webhookPrivate          *bool
+	ffmpegDir, previews     *string
+	workers                 *string
+	procTimeout             *time.Duration
+	procMemory              *string
 }
 
 // newServeFlags defines the serve command's settings. Its usage, written
@@ -231,6 +245,11 @@ func newServeFlags(getenv func(string) string, out io.Writer) *serveFlags {
 		readHeader:     fs.Duration("read-header-timeout", "UPLINK_READ_HEADER_TIMEOUT", 10*time.Second, "how long a client may take to send a request's headers; cuts off clients that dribble them"),
 		readIdle:       fs.Duration("read-idle-timeout", "UPLINK_READ_IDLE_TIMEOUT", 60*time.Second, "how long an upload's body may go without a byte arriving before the request is ended; a slow but steady upload is never cut off"),
 		webhookPrivate: fs.Bool("webhook-allow-private", "UPLINK_WEBHOOK_ALLOW_PRIVATE", false, "let webhook endpoints be on loopback and private networks (a receiver on this host or the office LAN); off by default, so that admins cannot make uplink call internal services"),
+		ffmpegDir:      fs.String("ffmpeg-dir", "UPLINK_FFMPEG_DIR", "", "directory holding ffmpeg and ffprobe (default: find them in PATH); without them, videos are not processed and everything else works"),
+		workers:        fs.String("processing-workers", "UPLINK_PROCESSING_WORKERS", "1", "how many videos are processed at once (probe, thumbnail, preview), at the lowest CPU priority"),
+		previews:       fs.String("previews", "UPLINK_PREVIEWS", "unplayable", "make an H.264/AAC preview (at most 720p) of the videos a browser cannot play (unplayable), of every video (all), or of none (off)"),
+		procTimeout:    fs.Duration("processing-timeout", "UPLINK_PROCESSING_TIMEOUT", 2*time.Hour, "time limit of one attempt at processing a video; ffmpeg is stopped past it and the video marked failed"),
+		procMemory:     fs.String("processing-memory", "UPLINK_PROCESSING_MEMORY", "4GiB", "address space each ffmpeg or ffprobe run may use (RLIMIT_AS); a file that needs more fails"),
 		metrics:        fs.String("metrics-addr", "UPLINK_METRICS_ADDR", "", "also serve the Prometheus metrics at /metrics on this address (host:port), without authentication: keep it on a private network (on the main address, /metrics needs an admin session or an API key)"),
 	}
 }
@@ -256,6 +275,9 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 		apiKey: *f.apiKey, shutdown: *f.shutdown, readHeader: *f.readHeader, readIdle: *f.readIdle,
 		adminEmail: *f.adminEmail, adminPass: *f.adminPass, logFormat: *f.logFormat,
 		metricsAddr: *f.metrics, webhookPrivate: *f.webhookPrivate,
+	}
+	if c.processing, err = f.processingConfig(); err != nil {
+		return c, err
 	}
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return c, fmt.Errorf("invalid --log-format %q: want text or json", c.logFormat)
@@ -290,6 +312,25 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 			return c, fmt.Errorf("invalid origin %q in --api-cors-origins: want scheme://host[:port]", o)
 		}
 		c.corsOrigins = append(c.corsOrigins, strings.TrimRight(o, "/"))
+	}
+	return c, nil
+}
+
+// processingConfig validates the processing settings.
+func (f *serveFlags) processingConfig() (processingConfig, error) {
+	c := processingConfig{ffmpegDir: *f.ffmpegDir, previews: *f.previews, timeout: *f.procTimeout}
+	n, err := strconv.Atoi(*f.workers)
+	if err != nil || n < 1 || n > 64 {
+		return c, fmt.Errorf("invalid --processing-workers %q: want a number from 1 to 64", *f.workers)
+	}
+	c.workers = n
+	switch c.previews {
+	case "unplayable", "all", "off":
+	default:
+		return c, fmt.Errorf("invalid --previews %q: want unplayable, all or off", c.previews)
+	}
+	if c.memory, err = parseSize(*f.procMemory); err != nil || c.memory < 256<<20 {
+		return c, fmt.Errorf("invalid --processing-memory %q: want a size of at least 256MiB, such as 4GiB", *f.procMemory)
 	}
 	return c, nil
 }

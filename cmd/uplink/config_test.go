@@ -285,6 +285,11 @@ var serveSettings = []struct{ flag, env string }{
 	{"read-header-timeout", "UPLINK_READ_HEADER_TIMEOUT"},
 	{"read-idle-timeout", "UPLINK_READ_IDLE_TIMEOUT"},
 	{"metrics-addr", "UPLINK_METRICS_ADDR"},
+	{"ffmpeg-dir", "UPLINK_FFMPEG_DIR"},
+	{"processing-workers", "UPLINK_PROCESSING_WORKERS"},
+	{"previews", "UPLINK_PREVIEWS"},
+	{"processing-timeout", "UPLINK_PROCESSING_TIMEOUT"},
+	{"processing-memory", "UPLINK_PROCESSING_MEMORY"},
 }
 
 func TestHelpListsEveryFlag(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"github.com/uplink-video/uplink/store"
 	"github.com/uplink-video/uplink/store/blob"
 	"github.com/uplink-video/uplink/store/ingest"
+	"github.com/uplink-video/uplink/store/processing"
 	"github.com/uplink-video/uplink/web"
 	"github.com/uplink-video/uplink/web/account"
 	"github.com/uplink-video/uplink/web/links"
@@ -42,10 +43,13 @@ type Main struct {
 	metrics  *metrics.Metrics
 	cleanup  *metrics.Cleanup
 	webhooks *webhooks.Service
-	ingest   *ingest.Service
-	links    *links.Service
-	handler  http.Handler
-	first    welcomeAdmin
+	// processing probes completed uploads and makes their thumbnails and
+	// previews; without ffmpeg it is there but queues nothing.
+	processing *processing.Service
+	ingest     *ingest.Service
+	links      *links.Service
+	handler    http.Handler
+	first      welcomeAdmin
 
 	// stop ends the background work Run started; Close waits for it.
 	stop    context.CancelFunc
@@ -121,8 +125,11 @@ func (m *Main) buildServices() {
 	m.webhooks = webhooks.New(m.store, webhooks.Config{
 		PublicURL: m.cfg.publicURL, AllowPrivateTargets: m.cfg.webhookPrivate, Version: version(), Logger: m.log,
 	})
+	m.processing = m.newProcessing()
+	m.metrics.WatchJobs(m.store.CountJobs)
+	// Both the webhooks and processing hear about completed uploads.
 	m.ingest = ingest.New(m.store, m.blobs, ingest.Config{
-		Lease: m.cfg.lease, Logger: m.log, Hooks: m.hooks, Events: m.webhooks,
+		Lease: m.cfg.lease, Logger: m.log, Hooks: m.hooks, Events: ingest.Fanout{m.webhooks, m.processing},
 		Metrics: m.metrics.Uploads(metrics.KindAPI), LinkMetrics: m.metrics.Uploads(metrics.KindLink),
 	})
 }
@@ -135,7 +142,14 @@ func (m *Main) recover(ctx context.Context) error {
 		return fmt.Errorf("recover uploads: %w", err)
 	}
 	m.log.Info("recovered uploads", "abandoned", report.Abandoned, "orphans", report.Orphans,
-		"finished", report.Finished, "missing", report.Missing)
+		"finished", report.Finished, "missing", report.Missing, "repaired", report.Repaired)
+	// A SQLite database has one process, so every running job is one
+	// this process's stop or crash interrupted: it runs again.
+	if n, err := m.processing.Recover(ctx); err != nil {
+		return fmt.Errorf("recover processing jobs: %w", err)
+	} else if n > 0 {
+		m.log.Info("queued again the processing jobs a stop interrupted", "jobs", n)
+	}
 	m.cleanup.Removed("abandoned_upload", report.Abandoned)
 	m.cleanup.Removed("orphan_blob", report.Orphans)
 	m.links, err = newLinks(m.store, m.ingest, m.cfg.backendConfig, m.webhooks, m.metrics.Uploads(metrics.KindLink), m.log)
@@ -174,6 +188,8 @@ func (m *Main) buildWeb(ctx context.Context) error {
 		DataDir:         m.cfg.dataDir,
 		Store:           m.store,
 		Ingest:          m.ingest,
+		Blobs:           m.blobs,
+		Processing:      m.processing,
 		Links:           m.links,
 		Webhooks:        m.webhooks,
 		ExtraAPIKey:     m.cfg.apiKey,
@@ -233,9 +249,10 @@ func (m *Main) Run(ctx context.Context, out io.Writer) error {
 func (m *Main) startWorkers(ctx context.Context) {
 	wctx, stop := context.WithCancel(ctx)
 	m.stop = stop
-	m.workers.Add(2)
+	m.workers.Add(3)
 	go func() { defer m.workers.Done(); m.maintain(wctx) }()
 	go func() { defer m.workers.Done(); m.webhooks.Run(wctx) }()
+	go func() { defer m.workers.Done(); m.processing.Run(wctx) }()
 	if m.metricsLn == nil {
 		return
 	}

@@ -4,11 +4,12 @@
 // tokens stored.
 //
 //	go run ./cmd/uplinkbench [--dir DIR] [--rounds N] [--sizes 1GiB,2GiB] [--json] [--quick] [--uplink PATH] [--tusd PATH] [--keep-logs]
+//	go run ./cmd/uplinkbench --media [--media-upload 512MiB] [--dir DIR] [--json]
 //
 // The disk under test is often shared, and its speed can change several
 // times over within minutes. The four contenders therefore run side by
 // side: every round writes the test file once with each of (a) os.File
-// with an fsync per part, (b) POST /upload, (c) a link, and (t) tusd
+// with an fsync per part and uplink's writeback hints, (b) POST /upload, (c) a link, and (t) tusd
 // followed by an fsync, in an order that rotates from round to round, and
 // each ratio is taken within its round before the median is taken over
 // the rounds.
@@ -93,7 +94,7 @@ type bench struct {
 	keepLogs bool
 }
 
-const usage = "Usage: go run ./cmd/uplinkbench [--dir DIR] [--rounds N] [--sizes 1GiB,2GiB] [--json] [--quick] [--uplink PATH] [--tusd PATH] [--keep-logs]"
+const usage = "Usage: go run ./cmd/uplinkbench [--dir DIR] [--rounds N] [--sizes 1GiB,2GiB] [--json] [--quick] [--uplink PATH] [--tusd PATH] [--keep-logs]\n       go run ./cmd/uplinkbench --media [--media-upload 512MiB] [--dir DIR] [--json]"
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("uplinkbench", flag.ContinueOnError)
@@ -106,6 +107,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	bin := fs.String("uplink", "", "the uplink binary to measure (default: build ./cmd/uplink)")
 	tusdBin := fs.String("tusd", "", "the tusd binary for (t) (default: build tusd "+tusdVersion+" once into the user's cache directory)")
 	keepLogs := fs.Bool("keep-logs", false, "keep the servers' logs (their output) in the work directory, and say where")
+	mediaBench := fs.Bool("media", false, "run the processing benchmark instead of the upload rounds: probe and thumbnail of a generated 1 GiB 1080p file, preview speed, and an upload alone and beside a preview (needs ffmpeg)")
+	mediaUpload := fs.String("media-upload", "512MiB", "size of the upload the processing benchmark makes alone and beside a preview")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "%s\n\n", usage)
 		fs.PrintDefaults()
@@ -150,6 +153,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if b.bin, err = buildUplink(ctx, work); err != nil {
 			return err
 		}
+	}
+	if *mediaBench {
+		up, err := parseSizes(*mediaUpload)
+		if err != nil || len(up) != 1 {
+			return fmt.Errorf("--media-upload %q: want one size such as 512MiB", *mediaUpload)
+		}
+		res, err := b.runMedia(ctx, up[0])
+		if err != nil {
+			return err
+		}
+		res.Machine = describeMachine(*dir, b.bin)
+		return printMedia(stdout, res, *asJSON)
 	}
 	if b.tusd == "" {
 		cache, err := os.UserCacheDir()

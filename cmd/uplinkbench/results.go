@@ -22,7 +22,7 @@ func contenders() []string { return []string{raw, direct, link, tus} }
 func contenderName(key string) string {
 	switch key {
 	case raw:
-		return "(a) os.File, fsync per part"
+		return "(a) os.File, fsync per part, writeback hints"
 	case direct:
 		return "(b) POST /upload"
 	case link:

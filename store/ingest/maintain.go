@@ -85,6 +85,9 @@ type Report struct {
 	Orphans   int // Objects and blob store uploads no row referred to.
 	Finished  int // Uploads whose assembly a crash or a failure interrupted.
 	Missing   int // Sources recorded complete whose object is gone or short: lost bytes.
+	// Repaired counts uploads started before migration 0007 that
+	// Recover completed (see repairUpgraded).
+	Repaired int
 }
 
 // OrphanAge is how old an object or blob store upload must be before
@@ -197,6 +200,10 @@ func (s *Service) removeOrphans(ctx context.Context, t time.Time) (int, error) {
 // (Config.Shared), and those old enough otherwise (see Reclaim). It also checks that every
 // complete source is there, whole. Call it before serving requests.
 func (s *Service) Recover(ctx context.Context) (Report, error) {
+	repaired, err := s.repairUpgraded(ctx)
+	if err != nil {
+		return Report{}, err
+	}
 	// A crash left these completing; a process that shares the store may
 	// be finishing some, which finish copes with.
 	finished, err := s.finishStuck(ctx, s.store.Now())
@@ -208,6 +215,7 @@ func (s *Service) Recover(ctx context.Context) (Report, error) {
 		return r, err
 	}
 	r.Finished += finished
+	r.Repaired = repaired
 	if !s.shared {
 		// No other process writes to these stores, and this one serves
 		// no request yet: whatever no row refers to is the debris of

@@ -15,6 +15,7 @@ import (
 	"github.com/uplink-video/uplink/store"
 	"github.com/uplink-video/uplink/store/blob"
 	"github.com/uplink-video/uplink/store/ingest"
+	"github.com/uplink-video/uplink/store/storetest"
 )
 
 // blobPath is where blob.Dir keeps an object; tests write there directly
@@ -333,5 +334,71 @@ func TestMisplacedPieceIsMovedToTheNamedVideo(t *testing.T) {
 	e.mustSend(request{token: tok, contentRange: "part 2/2", videoBefore: a.ID, data: fileA[partSize:]})
 	e.checkSource(a.ID, fileA)
 	e.checkSource(b, fileB)
+	e.checkNoStrayBlobs()
+}
+
+// Uploads in progress when the database was upgraded to the straight
+// upload path (migration 0007) could be left in two states the new code
+// never makes: a link upload with its video but no upload row (it had no
+// part yet), and a token upload whose source was named but never created
+// (only out-of-order pieces had arrived). Recover completes both, so that
+// their next parts are taken, and does nothing the second time.
+//
+// SQLite only: PostgreSQL's schema starts after 0007.
+func TestRecoverRepairsUploadsFromBeforeTheUpgrade(t *testing.T) {
+	storetest.SQLiteOnly(t)
+	ctx := context.Background()
+	e := newEnv(t)
+
+	// A token upload whose only piece went aside, its source then removed.
+	tok := e.token(0)
+	file := payload(91, partSize+10)
+	parts := split(file)
+	early := e.mustSend(request{token: tok, contentRange: "part 2/2", videoBefore: e.emptyVideo(), data: parts[1]})
+	if err := os.Remove(e.blobPath(e.upload(early.ID).SourceKey)); err != nil {
+		t.Fatal(err)
+	}
+
+	// A link upload started, its upload row then removed.
+	l, err := e.store.CreateLink(ctx, store.LinkCreate{Label: "before", MaxUploads: 1, AllowedTypes: []string{"any"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lu, err := e.svc.StartLink(ctx, store.LinkUpload{ID: store.RandomString(22), LinkID: l.ID, Filename: "a.bin",
+		Size: 2 * partSize, ChunkSize: partSize, TotalParts: 2, HashState: []byte{1}},
+		store.VideoCreate{Title: "a.bin", Public: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := storetest.RawDB(t, e.dsn).Exec(`DELETE FROM uploads WHERE video_id = ?`, lu.VideoID); err != nil {
+		t.Fatal(err)
+	}
+
+	e.restart()
+	r, err := e.svc.Recover(ctx)
+	if err != nil {
+		t.Fatalf("Recover: %v", err)
+	}
+	if r.Repaired != 2 {
+		t.Errorf("report %+v: repaired %d, want 2", r, r.Repaired)
+	}
+	if r, err := e.svc.Recover(ctx); err != nil || r.Repaired != 0 {
+		t.Errorf("second Recover: %+v, %v; want nothing repaired", r, err)
+	}
+
+	// The token upload takes its first piece and completes, whole.
+	e.mustSend(request{token: tok, contentRange: "part 1/2", videoBefore: early.ID, data: parts[0]})
+	e.checkSource(early.ID, file)
+
+	// The link upload takes its first part.
+	u := e.upload(lu.VideoID)
+	if u.Status != store.UploadUploading || u.TotalParts != 2 || u.Mode != store.ModePart {
+		t.Fatalf("the link upload's new row: %+v", u)
+	}
+	p, err := e.svc.BeginLinkPart(ctx, ingest.LinkPart{LinkID: l.ID, VideoID: lu.VideoID, Part: 1, TotalParts: 2, Size: partSize})
+	if err != nil {
+		t.Fatalf("part 1 of the link upload: %v", err)
+	}
+	p.Close()
 	e.checkNoStrayBlobs()
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/uplink-video/uplink/store"
+	"github.com/uplink-video/uplink/store/blob"
 	"github.com/uplink-video/uplink/store/ingest"
 	"github.com/uplink-video/uplink/web/ratelimit"
 )
@@ -21,6 +22,8 @@ import (
 type API struct {
 	store       *store.Store
 	ingest      *ingest.Service
+	blobs       blob.Objects
+	thumbnails  ThumbnailPicker // Nil without ffmpeg.
 	creds       store.Credentials
 	publicURL   string
 	corsOrigins map[string]bool
@@ -32,6 +35,11 @@ type API struct {
 type Deps struct {
 	Store  *store.Store
 	Ingest *ingest.Service
+	// Blobs keep thumbnails (the sources are the upload service's).
+	Blobs blob.Objects
+	// Thumbnails picks thumbnails at a moment; nil when ffmpeg is not
+	// installed.
+	Thumbnails ThumbnailPicker
 	// ExtraAPIKey is accepted besides the managed keys (UPLINK_API_KEY),
 	// unless empty.
 	ExtraAPIKey string
@@ -51,6 +59,8 @@ func New(d Deps) *API {
 	a := &API{
 		store:       d.Store,
 		ingest:      d.Ingest,
+		blobs:       d.Blobs,
+		thumbnails:  d.Thumbnails,
 		publicURL:   strings.TrimRight(d.PublicURL, "/"),
 		corsOrigins: map[string]bool{},
 		log:         d.Logger,
@@ -115,6 +125,9 @@ func (a *API) Register(e *echo.Echo) {
 	e.GET("/videos/:videoId/status", a.handleVideoStatus, auth)
 	e.GET("/videos/:videoId/source", a.handleVideoSource, auth)
 	e.HEAD("/videos/:videoId/source", a.handleVideoSource, auth)
+	e.POST("/videos/:videoId/thumbnail", a.handleThumbnailUpload, auth)
+	e.PATCH("/videos/:videoId/thumbnail", a.handleThumbnailPick, auth)
+	e.GET("/videos/:videoId/thumbnail.jpg", a.handleThumbnailGet, auth)
 }
 
 // publicCORS lists the endpoints any web page may call: the browser

@@ -20,7 +20,7 @@ func TestUnknownRoutes(t *testing.T) {
 		path        string
 		withAuth    bool
 	}{
-		{"unknown video sub-resource", "GET", "/videos/" + vid + "/thumbnail", true},
+		{"unknown video sub-resource", "GET", "/videos/" + vid + "/chapters", true},
 		{"unknown video sub-resource without credentials", "GET", "/videos/" + vid + "/captions/en", false},
 		{"unknown token sub-resource", "GET", "/upload-tokens/to0000000000000000000000/uploads", true},
 		{"unknown auth endpoint", "POST", "/auth/logout", false},

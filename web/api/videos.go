@@ -15,8 +15,9 @@ import (
 )
 
 // Video is api.video's Video object, as uplink's API returns it (and its
-// webhooks send it). uplink does not transcode, so the only asset is mp4,
-// the source itself, once it is completely uploaded.
+// webhooks send it). uplink does not transcode: its assets are mp4, the
+// source itself, once it is completely uploaded, and thumbnail, once
+// processing made one (or a client uploaded or picked one).
 type Video struct {
 	VideoID        string           `json:"videoId"`
 	CreatedAt      string           `json:"createdAt"`
@@ -44,10 +45,12 @@ type VideoSource struct {
 	URI string `json:"uri"`
 }
 
-// VideoAssets are a video's files: only the source, as mp4, once it is
-// completely uploaded.
+// VideoAssets are a video's files: the source, as mp4, once it is
+// completely uploaded, and its thumbnail once it has one. Both need API
+// credentials, as the source does.
 type VideoAssets struct {
-	MP4 string `json:"mp4,omitempty"`
+	Thumbnail string `json:"thumbnail,omitempty"`
+	MP4       string `json:"mp4,omitempty"`
 }
 
 // VideoJSON returns v as the API shows it; publicURL is the base of the
@@ -78,6 +81,9 @@ func VideoJSON(v store.Video, publicURL string) Video {
 	}
 	if v.UploadStatus == store.UploadUploaded {
 		j.Assets.MP4 = publicURL + j.Source.URI
+	}
+	if v.ThumbnailAt != nil {
+		j.Assets.Thumbnail = publicURL + thumbnailPath(v.ID)
 	}
 	return j
 }
@@ -389,9 +395,9 @@ type receivedParts struct {
 }
 
 type encodingStatus struct {
-	Playable  bool              `json:"playable"`
-	Qualities []struct{}        `json:"qualities"`
-	Metadata  map[string]*int64 `json:"metadata"`
+	Playable  bool             `json:"playable"`
+	Qualities []struct{}       `json:"qualities"`
+	Metadata  EncodingMetadata `json:"metadata"`
 }
 
 // handleVideoStatus handles "GET /videos/:videoId/status". It is also how
@@ -401,14 +407,17 @@ func (a *API) handleVideoStatus(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	st := videoStatus{Encoding: encodingStatus{
-		Playable:  v.UploadStatus == store.UploadUploaded,
-		Qualities: []struct{}{},
-		Metadata:  map[string]*int64{},
-	}}
-	for _, k := range []string{"width", "height", "bitrate", "duration", "framerate", "samplerate", "videoCodec", "audioCodec", "aspectRatio"} {
-		st.Encoding.Metadata[k] = nil
+	m, err := a.store.FindVideoMedia(c.Request().Context(), v.ID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
 	}
+	// uplink does not transcode, so there are no qualities; the metadata
+	// is processing's, null until the video is processed.
+	st := videoStatus{Encoding: encodingStatus{
+		Playable:  Playable(v, m),
+		Qualities: []struct{}{},
+		Metadata:  MetadataJSON(m),
+	}}
 	if v.UploadStatus != "" {
 		u, err := a.store.FindUpload(c.Request().Context(), v.ID)
 		if err != nil {

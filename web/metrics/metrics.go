@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -98,6 +99,10 @@ type Metrics struct {
 	cleanupLast prometheus.Gauge
 
 	reg prometheus.Registerer
+
+	// processing is built on its first use (processing.go).
+	processingOnce sync.Once
+	processing     *Processing
 }
 
 // New creates uplink's collectors and registers them on reg, which also

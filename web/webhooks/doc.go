@@ -12,6 +12,9 @@
 //     through the API (UploadData, with the video as the API shows it);
 //   - upload.failed: an upload through a link was cancelled, refused or
 //     abandoned (UploadData, with the reason);
+//   - video.processed: uplink probed an uploaded video and made its
+//     thumbnail and, when needed, its preview; or it failed to, for good
+//     (ProcessedData);
 //   - link.used_up: a link took the last upload it allows (LinkData);
 //   - link.expired: a link's expiry passed (LinkData).
 //

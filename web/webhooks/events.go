@@ -15,10 +15,11 @@ const (
 	EventUploadFailed    = "upload.failed"
 	EventLinkUsedUp      = "link.used_up"
 	EventLinkExpired     = "link.expired"
+	EventVideoProcessed  = "video.processed"
 )
 
 // EventTypes lists every event type, in the order the dashboard shows them.
-var EventTypes = []string{EventUploadStarted, EventUploadCompleted, EventUploadFailed, EventLinkUsedUp, EventLinkExpired}
+var EventTypes = []string{EventUploadStarted, EventUploadCompleted, EventUploadFailed, EventVideoProcessed, EventLinkUsedUp, EventLinkExpired}
 
 // knownType reports whether t is an event type.
 func knownType(t string) bool { return slices.Contains(EventTypes, t) }
@@ -38,7 +39,8 @@ type Event struct {
 }
 
 // Envelope is the JSON body of every delivery. Receivers decode Data by
-// Type: UploadData for upload.*, LinkData for link.*.
+// Type: UploadData for upload.*, ProcessedData for video.processed,
+// LinkData for link.*.
 type Envelope struct {
 	// ID identifies the event: the same for every endpoint, retry and
 	// resend. It is also in the Uplink-Event-Id header.

@@ -21,6 +21,9 @@ import (
 	"github.com/uplink-video/uplink/store"
 	"github.com/uplink-video/uplink/store/blob"
 	"github.com/uplink-video/uplink/store/ingest"
+	"github.com/uplink-video/uplink/store/media"
+	"github.com/uplink-video/uplink/store/media/mediatest"
+	"github.com/uplink-video/uplink/store/processing"
 	"github.com/uplink-video/uplink/store/storetest"
 	"github.com/uplink-video/uplink/web"
 	"github.com/uplink-video/uplink/web/links"
@@ -37,6 +40,9 @@ type App struct {
 	Ingest   *ingest.Service
 	Links    *links.Service
 	Webhooks *webhooks.Service
+	// Processing runs the processing jobs when WithProcessing is given:
+	// tests step it (RunOne) or run it (Run). Nil otherwise.
+	Processing *processing.Service
 	// Metrics counts uploads through the API and links, and HTTP requests,
 	// with the gauges read from the store, as cmd/uplink wires them.
 	Metrics *metrics.Metrics
@@ -44,8 +50,10 @@ type App struct {
 	Echo *echo.Echo
 	// Clock is the store's clock; it starts at storetest.Epoch.
 	Clock *storetest.Clock
-	// Dir holds the database (DBPath) and the blobs.
-	Dir, DBPath string
+	// Dir holds the blobs, and the SQLite database DBPath. The database
+	// is DSN: DBPath, or a PostgreSQL URL when the tests of the package
+	// run on PostgreSQL (storetest.Main); DBPath is then empty.
+	Dir, DBPath, DSN string
 	// Deps are the dependencies the application was built with.
 	Deps web.Deps
 }
@@ -64,6 +72,8 @@ type config struct {
 	privateWebhooks bool
 	blobs           func(*blob.Dir) blob.Store
 	listener        func(net.Listener) net.Listener
+	processing      []func(*processing.Config)
+	runProcessing   bool
 }
 
 // Option changes how Start builds the application.
@@ -117,6 +127,23 @@ func WithHandler(wrap func(http.Handler) http.Handler) Option {
 	return func(c *config) { c.wrap = wrap }
 }
 
+// WithProcessing builds the processing service on the installed ffmpeg
+// (skipping the test without it, except in CI), hearing completed uploads
+// as cmd/uplink wires it, with the changes fns make to its configuration.
+// Its jobs run when the test steps them (App.Processing.RunOne).
+func WithProcessing(fns ...func(*processing.Config)) Option {
+	return func(c *config) { c.processing = append(c.processing, append(fns, func(*processing.Config) {})...) }
+}
+
+// WithProcessingRunning is WithProcessing with its workers running in the
+// background until the test ends.
+func WithProcessingRunning(fns ...func(*processing.Config)) Option {
+	return func(c *config) {
+		WithProcessing(fns...)(c)
+		c.runProcessing = true
+	}
+}
+
 // Start starts an uplink for the test; it stops when the test ends.
 func Start(tb testing.TB, opts ...Option) *App {
 	tb.Helper()
@@ -126,8 +153,14 @@ func Start(tb testing.TB, opts ...Option) *App {
 	}
 	dir := tb.TempDir()
 	clk := storetest.NewClock()
-	a := &App{Dir: dir, DBPath: filepath.Join(dir, "uplink.db"), Clock: clk}
-	a.Store = storetest.OpenDSN(tb, a.DBPath, clk)
+	a := &App{Dir: dir, Clock: clk}
+	if storetest.Postgres() {
+		a.DSN = storetest.NewDSN(tb)
+	} else {
+		a.DBPath = filepath.Join(dir, "uplink.db")
+		a.DSN = a.DBPath
+	}
+	a.Store = storetest.OpenDSN(tb, a.DSN, clk)
 	var err error
 	if a.Blobs, err = blob.NewDir(filepath.Join(dir, "blobs")); err != nil {
 		tb.Fatal(err)
@@ -154,7 +187,23 @@ func Start(tb testing.TB, opts ...Option) *App {
 	})
 	linkMetrics := a.Metrics.Uploads(metrics.KindLink)
 	a.Webhooks = webhooks.New(a.Store, webhooks.Config{PublicURL: a.URL, AllowPrivateTargets: cfg.privateWebhooks, Version: "test", Logger: log})
-	ic := ingest.Config{Lease: cfg.lease, Logger: log, Events: a.Webhooks,
+	var events ingest.Events = a.Webhooks
+	var pc processing.Config
+	if len(cfg.processing) > 0 {
+		mediatest.Need(tb)
+		tool, err := media.Find(media.Config{})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		pc = processing.Config{Tool: tool, Announcer: a.Webhooks, Metrics: a.Metrics.Processing(), Logger: log, TempDir: dir}
+		for _, fn := range cfg.processing {
+			fn(&pc)
+		}
+		// The service is built below, once the upload service it reads
+		// sources from exists; it hears completions through this.
+		events = ingest.Fanout{a.Webhooks, &lateEvents{app: a}}
+	}
+	ic := ingest.Config{Lease: cfg.lease, Logger: log, Events: events,
 		Metrics: a.Metrics.Uploads(metrics.KindAPI), LinkMetrics: linkMetrics}
 	for _, fn := range cfg.ingest {
 		fn(&ic)
@@ -164,6 +213,15 @@ func Start(tb testing.TB, opts ...Option) *App {
 		blobs = cfg.blobs(a.Blobs)
 	}
 	a.Ingest = ingest.New(a.Store, blobs, ic)
+	if len(cfg.processing) > 0 {
+		a.Processing = processing.New(a.Store, a.Blobs, a.Ingest, pc)
+		if cfg.runProcessing {
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { defer close(done); a.Processing.Run(ctx) }()
+			tb.Cleanup(func() { cancel(); <-done })
+		}
+	}
 	lc := links.Config{PublicURL: a.URL, ChunkSize: a.Deps.ChunkSize, Lease: cfg.lease, Logger: log, Events: a.Webhooks, Metrics: linkMetrics}
 	if cfg.upstreamURL == "" {
 		a.Links = links.New(a.Store, links.Local{Ingest: a.Ingest, Store: a.Store}, lc)
@@ -175,6 +233,7 @@ func Start(tb testing.TB, opts ...Option) *App {
 		a.Links = links.New(a.Store, up, lc)
 	}
 	a.Deps.Store, a.Deps.Ingest, a.Deps.Links, a.Deps.Webhooks = a.Store, a.Ingest, a.Links, a.Webhooks
+	a.Deps.Blobs, a.Deps.Processing = a.Blobs, a.Processing
 	if a.Deps.Metrics == nil {
 		a.Deps.Metrics = a.Metrics
 	}
@@ -190,4 +249,14 @@ func Start(tb testing.TB, opts ...Option) *App {
 	srv.Start()
 	tb.Cleanup(srv.Close)
 	return a
+}
+
+// lateEvents passes completed uploads to the app's processing service,
+// which is built after the upload service that tells them.
+type lateEvents struct{ app *App }
+
+func (l *lateEvents) UploadStarted(context.Context, string)                {}
+func (l *lateEvents) UploadFailed(context.Context, string, string, string) {}
+func (l *lateEvents) UploadCompleted(ctx context.Context, videoID string) {
+	l.app.Processing.UploadCompleted(ctx, videoID)
 }

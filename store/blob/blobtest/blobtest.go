@@ -11,7 +11,6 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
-	"strings"
 	"testing"
 	"time"
 
@@ -37,6 +36,13 @@ func Run(t *testing.T, open func(t *testing.T) blob.Store) {
 	t.Run("CompleteTwice", func(t *testing.T) { testCompleteTwice(t, open(t)) })
 	t.Run("Abort", func(t *testing.T) { testAbort(t, open(t)) })
 	t.Run("List", func(t *testing.T) { testList(t, open(t)) })
+	t.Run("EmptyObject", func(t *testing.T) { testEmptyObject(t, open(t)) })
+	t.Run("PutReplaces", func(t *testing.T) { testPutReplaces(t, open(t)) })
+	t.Run("MultipartWithGaps", func(t *testing.T) { testMultipartWithGaps(t, open(t)) })
+	t.Run("PartRewrittenWithOtherSize", func(t *testing.T) { testPartRewrittenWithOtherSize(t, open(t)) })
+	t.Run("PartOfUnknownLength", func(t *testing.T) { testPartOfUnknownLength(t, open(t)) })
+	t.Run("AbortAfterAdopt", func(t *testing.T) { testAbortAfterAdopt(t, open(t)) })
+	t.Run("UnfinishedUploadIsListed", func(t *testing.T) { testUnfinishedUploadIsListed(t, open(t)) })
 }
 
 // Payload returns n reproducible pseudo-random bytes.
@@ -145,158 +151,14 @@ func testRangeReads(t *testing.T, s blob.Store) {
 	if n, err := r.Seek(0, io.SeekEnd); err != nil || n != int64(len(data)) {
 		t.Errorf("Seek(0, End) = %d, %v; want %d", n, err, len(data))
 	}
-}
-
-// parts cuts data into parts of PartSize and a shorter last one.
-func parts(data []byte) [][]byte {
-	var ps [][]byte
-	for len(data) > PartSize {
-		ps = append(ps, data[:PartSize])
-		data = data[PartSize:]
+	if n, err := r.Read(make([]byte, 10)); n != 0 || err != io.EOF {
+		t.Errorf("Read at the end = %d, %v; want 0, io.EOF", n, err)
 	}
-	return append(ps, data)
-}
-
-// writeParts writes the parts of data whose numbers are given, in that
-// order, with their offsets known only when the parts before them were
-// written already (as package ingest does), and returns them.
-func writeParts(t *testing.T, s blob.Store, u blob.Upload, data []byte, order []int) []blob.Part {
-	t.Helper()
-	ps := parts(data)
-	written := make([]blob.Part, len(ps))
-	done := map[int]bool{}
-	for _, n := range order {
-		off := int64(-1)
-		if n == 1 || done[n-1] && written[n-2].Offset >= 0 {
-			off = int64(n-1) * PartSize
-		}
-		p, err := s.WritePart(context.Background(), u, blob.Part{Number: n, Size: int64(len(ps[n-1])), Offset: off}, bytes.NewReader(ps[n-1]))
-		if err != nil {
-			t.Fatalf("WritePart(%d): %v", n, err)
-		}
-		if p.Size != int64(len(ps[n-1])) || p.Number != n {
-			t.Fatalf("WritePart(%d) = %+v, want number %d and size %d", n, p, n, len(ps[n-1]))
-		}
-		p.Offset = int64(n-1) * PartSize
-		written[n-1], done[n] = p, true
+	if _, err := r.Seek(int64(len(data))+100, io.SeekStart); err != nil {
+		t.Errorf("Seek past the end: %v", err)
 	}
-	return written
-}
-
-func testMultipart(t *testing.T, s blob.Store, order []int) {
-	ctx := context.Background()
-	data := Payload(5, 2*PartSize+12345)
-	u, err := s.CreateMultipart(ctx, blob.NewKey())
-	if err != nil {
-		t.Fatalf("CreateMultipart: %v", err)
-	}
-	ps := writeParts(t, s, u, data, order)
-	if err := s.CompleteMultipart(ctx, u, ps); err != nil {
-		t.Fatalf("CompleteMultipart: %v", err)
-	}
-	same(t, "assembled object", Read(t, s, u.Key), data)
-}
-
-func testPartWrittenTwice(t *testing.T, s blob.Store) {
-	ctx := context.Background()
-	data := Payload(6, PartSize+100)
-	u, err := s.CreateMultipart(ctx, blob.NewKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The first write of part 1 carries other bytes; the second, which
-	// is the one recorded, carries the right ones.
-	wrong := Payload(7, PartSize)
-	if _, err := s.WritePart(ctx, u, blob.Part{Number: 1, Size: PartSize, Offset: 0}, bytes.NewReader(wrong)); err != nil {
-		t.Fatal(err)
-	}
-	ps := writeParts(t, s, u, data, []int{1, 2})
-	if err := s.CompleteMultipart(ctx, u, ps); err != nil {
-		t.Fatalf("CompleteMultipart: %v", err)
-	}
-	same(t, "object after a part was written twice", Read(t, s, u.Key), data)
-}
-
-func testPartWrongLength(t *testing.T, s blob.Store) {
-	ctx := context.Background()
-	u, err := s.CreateMultipart(ctx, blob.NewKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	data := Payload(8, PartSize)
-	for _, size := range []int64{PartSize - 1, PartSize + 1} {
-		_, err := s.WritePart(ctx, u, blob.Part{Number: 1, Size: size, Offset: 0}, bytes.NewReader(data))
-		if !errors.Is(err, blob.ErrLength) {
-			t.Errorf("WritePart(size %d) of %d bytes: %v, want ErrLength", size, len(data), err)
-		}
-	}
-	if err := s.AbortMultipart(ctx, u, nil); err != nil {
-		t.Errorf("AbortMultipart: %v", err)
-	}
-}
-
-func testAdoptPart(t *testing.T, s blob.Store) {
-	ctx := context.Background()
-	data := Payload(9, 2*PartSize+10)
-	ps := parts(data)
-	u, err := s.CreateMultipart(ctx, blob.NewKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	written := writeParts(t, s, u, data, []int{1, 3})
-	aside := blob.NewKey()
-	mustPut(t, s, aside, ps[1])
-	etag, err := s.AdoptPart(ctx, u, blob.Part{Number: 2, Size: int64(len(ps[1])), Offset: -1}, aside)
-	if err != nil {
-		t.Fatalf("AdoptPart: %v", err)
-	}
-	all := []blob.Part{written[0], {Number: 2, Size: int64(len(ps[1])), Offset: PartSize, ETag: etag}, written[2]}
-	if err := s.CompleteMultipart(ctx, u, all); err != nil {
-		t.Fatalf("CompleteMultipart: %v", err)
-	}
-	same(t, "object with an adopted part", Read(t, s, u.Key), data)
-	if _, err := s.Open(ctx, aside); !errors.Is(err, blob.ErrNotFound) {
-		t.Errorf("the adopted object is still there after completion: %v", err)
-	}
-}
-
-func testCompleteTwice(t *testing.T, s blob.Store) {
-	ctx := context.Background()
-	data := Payload(10, PartSize+5)
-	u, err := s.CreateMultipart(ctx, blob.NewKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ps := writeParts(t, s, u, data, []int{2, 1})
-	for i := range 2 {
-		if err := s.CompleteMultipart(ctx, u, ps); err != nil {
-			t.Fatalf("CompleteMultipart, call %d: %v", i+1, err)
-		}
-	}
-	same(t, "object completed twice", Read(t, s, u.Key), data)
-}
-
-func testAbort(t *testing.T, s blob.Store) {
-	ctx := context.Background()
-	data := Payload(11, 2*PartSize)
-	u, err := s.CreateMultipart(ctx, blob.NewKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ps := writeParts(t, s, u, data, []int{2, 1})
-	if err := s.AbortMultipart(ctx, u, ps); err != nil {
-		t.Fatalf("AbortMultipart: %v", err)
-	}
-	if err := s.AbortMultipart(ctx, u, ps); err != nil {
-		t.Errorf("AbortMultipart again: %v, want nil", err)
-	}
-	if _, err := s.Open(ctx, u.Key); !errors.Is(err, blob.ErrNotFound) {
-		t.Errorf("Open of an aborted upload's key: %v, want ErrNotFound", err)
-	}
-	var left []string
-	_ = s.List(ctx, func(i blob.Info) error { left = append(left, i.Key); return nil })
-	if len(left) > 0 {
-		t.Errorf("objects left after an abort: %s", strings.Join(left, ", "))
+	if n, err := r.Read(make([]byte, 10)); n != 0 || err != io.EOF {
+		t.Errorf("Read past the end = %d, %v; want 0, io.EOF", n, err)
 	}
 }
 
@@ -326,4 +188,29 @@ func testList(t *testing.T, s blob.Store) {
 			t.Errorf("List: %s has %d bytes, want %d", k, got[k], n)
 		}
 	}
+}
+
+func testEmptyObject(t *testing.T, s blob.Store) {
+	key := blob.NewKey()
+	mustPut(t, s, key, nil)
+	if got := Read(t, s, key); len(got) != 0 {
+		t.Errorf("empty object reads as %d bytes", len(got))
+	}
+	r, err := s.Open(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if n, err := r.Seek(0, io.SeekEnd); err != nil || n != 0 {
+		t.Errorf("Seek(0, End) of an empty object = %d, %v; want 0", n, err)
+	}
+}
+
+// Put replaces the object of its key, whole.
+func testPutReplaces(t *testing.T, s blob.Store) {
+	key := blob.NewKey()
+	mustPut(t, s, key, Payload(30, 100000))
+	second := Payload(31, 1000)
+	mustPut(t, s, key, second)
+	same(t, "object put twice", Read(t, s, key), second)
 }

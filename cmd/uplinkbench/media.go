@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/uplink-video/uplink/store/media"
+)
+
+// The processing benchmark (--media): how long the probe and the
+// thumbnail of a large file take, how fast a preview is made, and whether
+// an upload slows down while one is being made. It runs on its own, apart
+// from the upload rounds, which already take about ten minutes.
+
+// MediaResults are the processing benchmark's figures.
+type MediaResults struct {
+	Machine Machine `json:"machine"`
+	// The generated source: its size, length and format.
+	SourceBytes   int64   `json:"sourceBytes"`
+	SourceSeconds float64 `json:"sourceSeconds"`
+	SourceFormat  string  `json:"sourceFormat"`
+	// ProbeSeconds and ThumbnailSeconds are the wall times of ffprobe and
+	// of the poster frame, as processing runs them (sandboxed, nice 19).
+	ProbeSeconds     float64 `json:"probeSeconds"`
+	ThumbnailSeconds float64 `json:"thumbnailSeconds"`
+	// PreviewSeconds is the time to make the 720p preview of the whole
+	// file; PreviewSpeed is source seconds per wall second.
+	PreviewSeconds float64 `json:"previewSeconds"`
+	PreviewSpeed   float64 `json:"previewSpeed"`
+	// UploadIdle and UploadDuringPreview are one upload of UploadBytes
+	// through POST /upload to a fresh server, alone and while a preview
+	// is being made on the same machine.
+	UploadBytes       int64   `json:"uploadBytes"`
+	UploadIdleMiBps   float64 `json:"uploadIdleMiBps"`
+	UploadDuringMiBps float64 `json:"uploadDuringPreviewMiBps"`
+	// Rounds are each round's MiB/s: alone, then beside a preview.
+	Rounds [][2]float64 `json:"rounds"`
+}
+
+// mediaRounds is how many rounds of uploads alone and beside a preview
+// the processing benchmark makes.
+const mediaRounds = 3
+
+// mediaSourceBytes is the size of the generated 1080p source.
+const mediaSourceBytes = 1 << 30
+
+// runMedia runs the processing benchmark.
+func (b *bench) runMedia(ctx context.Context, uploadSize int64) (*MediaResults, error) {
+	tool, err := media.Find(media.Config{})
+	if err != nil {
+		return nil, fmt.Errorf("the processing benchmark needs ffmpeg: %w", err)
+	}
+	res := &MediaResults{UploadBytes: uploadSize}
+	src := filepath.Join(b.work, "source-1080p.mp4")
+	b.logf("generating a %s 1080p H.264/AAC file with ffmpeg", human(mediaSourceBytes))
+	// testsrc2 at a high constant quality, cut at 1 GiB: about four
+	// minutes at 35 Mbit/s, a camera's bitrate, with its index at the end,
+	// as cameras write it.
+	gen := exec.CommandContext(ctx, "ffmpeg", "-nostdin", "-v", "error", "-y",
+		"-f", "lavfi", "-i", "testsrc2=s=1920x1080:r=30", "-f", "lavfi", "-i", "sine=f=440:r=48000",
+		"-t", "1200", "-fs", fmt.Sprint(mediaSourceBytes),
+		"-c:v", "libx264", "-preset", "ultrafast", "-qp", "4", "-pix_fmt", "yuv420p", "-c:a", "aac", src)
+	gen.Stderr = b.log
+	if err := gen.Run(); err != nil {
+		return nil, fmt.Errorf("generate the 1080p file: %w", err)
+	}
+	fi, err := os.Stat(src)
+	if err != nil {
+		return nil, err
+	}
+	res.SourceBytes = fi.Size()
+	// The page cache holds the file after writing it; drop it, as a
+	// freshly uploaded file is not all in memory either.
+	settle()
+	dropCache(src)
+
+	start := time.Now()
+	info, err := tool.Probe(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	res.ProbeSeconds = round(time.Since(start).Seconds(), 3)
+	res.SourceSeconds = round(info.Duration.Seconds(), 1)
+	res.SourceFormat = info.String()
+	start = time.Now()
+	if err := tool.Thumbnail(ctx, src, info, filepath.Join(b.work, "thumb.jpg")); err != nil {
+		return nil, err
+	}
+	res.ThumbnailSeconds = round(time.Since(start).Seconds(), 3)
+	b.logf("probe %.2fs, thumbnail %.2fs (%s)", res.ProbeSeconds, res.ThumbnailSeconds, res.SourceFormat)
+
+	b.logf("making the 720p preview of the whole file")
+	start = time.Now()
+	if err := tool.Preview(ctx, src, info, filepath.Join(b.work, "preview.mp4")); err != nil {
+		return nil, err
+	}
+	d := time.Since(start)
+	res.PreviewSeconds = round(d.Seconds(), 1)
+	res.PreviewSpeed = round(info.Duration.Seconds()/d.Seconds(), 2)
+	b.logf("preview: %.1fs for %.0fs of video (%.2fx)", res.PreviewSeconds, res.SourceSeconds, res.PreviewSpeed)
+
+	// Uploads, alone and beside a preview. The upload's file is random
+	// bytes, like the upload rounds'.
+	b.src = filepath.Join(b.work, "source.bin")
+	if b.sums, err = generate(b.src, uploadSize, []int64{uploadSize}); err != nil {
+		return nil, err
+	}
+	// Rounds of an upload alone and an upload beside a preview, in turn,
+	// so that a shared disk whose speed drifts weighs on both alike; the
+	// medians are reported, with every round's figures.
+	var idle, during []float64
+	for r := range mediaRounds {
+		b.logf("round %d/%d: upload of %s alone", r+1, mediaRounds, human(uploadSize))
+		run, err := b.measureServer(ctx, direct, uploadSize, 1)
+		if err != nil {
+			return nil, err
+		}
+		idle = append(idle, run.MiBps)
+
+		b.logf("round %d/%d: upload of %s while a preview is being made", r+1, mediaRounds, human(uploadSize))
+		pctx, cancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		var ended time.Time
+		wg.Go(func() {
+			_ = tool.Preview(pctx, src, info, filepath.Join(b.work, "preview2.mp4"))
+			ended = time.Now()
+		})
+		// Let ffmpeg get going (and take both cores) first.
+		time.Sleep(3 * time.Second)
+		run, err = b.measureServer(ctx, direct, uploadSize, 1)
+		stopped := time.Now()
+		cancel()
+		wg.Wait()
+		if err != nil {
+			return nil, err
+		}
+		if ended.Before(stopped) {
+			return nil, fmt.Errorf("the preview ended before the upload did: use a smaller --media-upload")
+		}
+		during = append(during, run.MiBps)
+		b.logf("round %d/%d: %.0f MiB/s alone, %.0f MiB/s beside a preview", r+1, mediaRounds, idle[r], during[r])
+	}
+	res.UploadIdleMiBps, res.UploadDuringMiBps = round(median(idle), 0), round(median(during), 0)
+	for r := range idle {
+		res.Rounds = append(res.Rounds, [2]float64{round(idle[r], 0), round(during[r], 0)})
+	}
+	return res, nil
+}
+
+// dropCache asks the kernel to drop a file's pages from the page cache.
+func dropCache(path string) {
+	f, err := os.Open(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	const fadvDontNeed = 4 // POSIX_FADV_DONTNEED.
+	syscall.Syscall6(syscall.SYS_FADVISE64, f.Fd(), 0, 0, fadvDontNeed, 0, 0)
+}
+
+// printMedia writes the processing benchmark's figures.
+func printMedia(w io.Writer, r *MediaResults, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	fmt.Fprintf(w, "Processing, on %d cores (%s)\n", r.Machine.Cores, r.Machine.CPU)
+	fmt.Fprintf(w, "  source: %s, %s\n", human(r.SourceBytes), r.SourceFormat)
+	fmt.Fprintf(w, "  probe:     %.2f s\n", r.ProbeSeconds)
+	fmt.Fprintf(w, "  thumbnail: %.2f s\n", r.ThumbnailSeconds)
+	fmt.Fprintf(w, "  preview:   %.1f s for %.0f s of video: %.2f source seconds per second\n", r.PreviewSeconds, r.SourceSeconds, r.PreviewSpeed)
+	fmt.Fprintf(w, "  upload of %s, median of %d rounds: %.0f MiB/s alone, %.0f MiB/s while a preview is made (%.0f%%)\n",
+		human(r.UploadBytes), len(r.Rounds), r.UploadIdleMiBps, r.UploadDuringMiBps, 100*r.UploadDuringMiBps/r.UploadIdleMiBps)
+	for i, rd := range r.Rounds {
+		fmt.Fprintf(w, "    round %d: %.0f MiB/s alone, %.0f MiB/s beside a preview\n", i+1, rd[0], rd[1])
+	}
+	return nil
+}
