@@ -53,29 +53,35 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("store: list migrations: %w", err)
 	}
 	sort.Strings(names)
-	for _, name := range names {
-		if err := s.migrateFile(ctx, name); err != nil {
+	for i, name := range names {
+		applied, err := s.migrateFile(ctx, name)
+		if err != nil {
 			return err
+		}
+		if i == 0 && applied {
+			s.created = true
 		}
 	}
 	return nil
 }
 
-// migrateFile applies one migration unless it is recorded. On PostgreSQL
-// the transaction is READ COMMITTED and takes the migration lock first,
-// so that it reads the migrations table as another instance may just have
-// left it; the table itself is created under the same lock.
-func (s *Store) migrateFile(ctx context.Context, name string) error {
+// migrateFile applies one migration unless it is recorded, and reports
+// whether it applied it. On PostgreSQL the transaction is READ COMMITTED
+// and takes the migration lock first, so that it reads the migrations
+// table as another instance may just have left it; the table itself is
+// created under the same lock.
+func (s *Store) migrateFile(ctx context.Context, name string) (applied bool, err error) {
 	body, err := migrationFS.ReadFile(name)
 	if err != nil {
-		return fmt.Errorf("store: read migration %s: %w", name, err)
+		return false, fmt.Errorf("store: read migration %s: %w", name, err)
 	}
 	table := sqliteMigrationsTable
 	var opts *sql.TxOptions
 	if s.Postgres() {
 		table, opts = postgresMigrationsTable, &sql.TxOptions{Isolation: sql.LevelReadCommitted}
 	}
-	return s.inTx(ctx, opts, func(tx *txn) error {
+	err = s.inTx(ctx, opts, func(tx *txn) error {
+		applied = false
 		if s.Postgres() {
 			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(postgresMigrationLock)); err != nil {
 				return fmt.Errorf("store: lock migrations: %w", err)
@@ -99,6 +105,8 @@ func (s *Store) migrateFile(ctx context.Context, name string) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO migrations (name, applied_at) VALUES (?, ?)`, name, millis(s.Now())); err != nil {
 			return fmt.Errorf("store: record migration %s: %w", name, err)
 		}
+		applied = true
 		return nil
 	})
+	return applied && err == nil, err
 }

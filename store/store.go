@@ -28,6 +28,9 @@ type Store struct {
 	write *sql.DB // The same pool as read on PostgreSQL.
 	d     dialect
 	now   func() time.Time
+	// created is set by Open when it made the schema: the database was
+	// new.
+	created bool
 }
 
 // Option configures a Store at Open.
@@ -67,6 +70,12 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	}
 	return s, nil
 }
+
+// Created reports whether Open made the database's schema, which it does
+// only the first time a database is opened: a new SQLite file, or an
+// empty PostgreSQL database (when several instances start together, one
+// of them).
+func (s *Store) Created() bool { return s.created }
 
 // Postgres reports whether the store is on PostgreSQL.
 func (s *Store) Postgres() bool {

@@ -72,6 +72,9 @@ func printWelcome(out io.Writer, cfg serveConfig, listenURL string, fresh bool, 
 	fmt.Fprintf(w, "  dashboard: %s/admin\n", cfg.publicURL)
 	fmt.Fprintf(w, "  API base URL for api.video SDKs: %s\n", cfg.publicURL)
 	fmt.Fprintf(w, "  data directory: %s\n", cfg.dataDir)
+	if cfg.database != "" {
+		fmt.Fprintf(w, "  database: PostgreSQL (--database)\n")
+	}
 	if cfg.metricsAddr != "" {
 		fmt.Fprintf(w, "  metrics, without authentication: http://%s/metrics\n", cfg.metricsAddr)
 	}
@@ -83,7 +86,11 @@ func printWelcome(out io.Writer, cfg serveConfig, listenURL string, fresh bool, 
 		fmt.Fprintf(w, "\nSign in at %s/admin as %s with the password from UPLINK_ADMIN_PASSWORD.\n", cfg.publicURL, first.email)
 	}
 	if fresh {
-		fmt.Fprintf(w, "\nThis is a new data directory. Next steps:\n")
+		if cfg.database != "" {
+			fmt.Fprintf(w, "\nThis is a new database. Next steps (with UPLINK_DATABASE set as for serve):\n")
+		} else {
+			fmt.Fprintf(w, "\nThis is a new data directory. Next steps:\n")
+		}
 		if cfg.apiKey != "" {
 			fmt.Fprintf(w, "  - The API key from UPLINK_API_KEY is accepted.\n")
 		} else {

@@ -69,7 +69,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := m.listen(); err != nil {
 		return err
 	}
-	st, blobs, fresh, err := openData(ctx, m.cfg.dataDir)
+	st, blobs, fresh, err := openData(ctx, m.cfg.dataDir, m.cfg.database)
 	if err != nil {
 		return err
 	}
@@ -144,11 +144,15 @@ func (m *Main) recover(ctx context.Context) error {
 	m.log.Info("recovered uploads", "abandoned", report.Abandoned, "orphans", report.Orphans,
 		"finished", report.Finished, "missing", report.Missing, "repaired", report.Repaired)
 	// A SQLite database has one process, so every running job is one
-	// this process's stop or crash interrupted: it runs again.
-	if n, err := m.processing.Recover(ctx); err != nil {
-		return fmt.Errorf("recover processing jobs: %w", err)
-	} else if n > 0 {
-		m.log.Info("queued again the processing jobs a stop interrupted", "jobs", n)
+	// this process's stop or crash interrupted: it runs again. Other
+	// instances sharing a PostgreSQL database may be running theirs;
+	// the jobs of one that died are taken back when their claims lapse.
+	if !m.store.Postgres() {
+		if n, err := m.processing.Recover(ctx); err != nil {
+			return fmt.Errorf("recover processing jobs: %w", err)
+		} else if n > 0 {
+			m.log.Info("queued again the processing jobs a stop interrupted", "jobs", n)
+		}
 	}
 	m.cleanup.Removed("abandoned_upload", report.Abandoned)
 	m.cleanup.Removed("orphan_blob", report.Orphans)
@@ -157,7 +161,13 @@ func (m *Main) recover(ctx context.Context) error {
 		return err
 	}
 	// A SQLite database has one process, so every start still pending is
-	// one this process's crash interrupted.
+	// one this process's crash interrupted. Other instances sharing a
+	// PostgreSQL database may be starting uploads; the starts of one that
+	// died are released by the cleanup job when their short lease runs
+	// out.
+	if m.store.Postgres() {
+		return nil
+	}
 	n, err := m.links.SettleStarts(ctx, m.store.Now())
 	if err != nil {
 		return fmt.Errorf("settle link uploads: %w", err)
