@@ -1,8 +1,6 @@
 module github.com/uplink-video/uplink
 
-go 1.26.8
-
-toolchain go1.27.3
+go 1.27.3
 
 require (
 	github.com/PuerkitoBio/goquery v1.13.0

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"html"
@@ -250,7 +251,7 @@ func (s *Server) linkDetail(c echo.Context, l store.Link) (templates.LinkDetailP
 		return m, err
 	}
 	for _, u := range uploads {
-		row := s.uploadRow(u)
+		row := s.uploadRow(ctx, u)
 		if at, ok := thumbs[u.VideoID]; ok && u.Status == store.LinkUploadCompleted {
 			row.ThumbnailURL = thumbnailURL(u.VideoID, &at)
 		}
@@ -324,8 +325,8 @@ var uploadStatusTexts = map[string]string{
 	store.LinkUploadReleased:  "Stopped",
 }
 
-func (s *Server) uploadRow(u store.LinkUpload) templates.UploadRow {
-	got := s.links.Received(u)
+func (s *Server) uploadRow(ctx context.Context, u store.LinkUpload) templates.UploadRow {
+	got := s.links.Received(ctx, u)
 	r := templates.UploadRow{
 		ID:           u.ID,
 		VideoID:      u.VideoID,
@@ -430,7 +431,7 @@ func (s *Server) handleLinkProgress(c echo.Context) error {
 	p := linkProgress{State: l.State(s.store.Now()), Uploads: []uploadProgress{}}
 	p.Live = p.State == store.LinkActive
 	for _, u := range uploads {
-		r := s.uploadRow(u)
+		r := s.uploadRow(ctx, u)
 		p.Live = p.Live || r.InFlight
 		p.Uploads = append(p.Uploads, uploadProgress{
 			ID: r.ID, VideoID: r.VideoID, Status: r.Status, StatusText: r.StatusText, Filename: r.Filename,

@@ -128,10 +128,17 @@ func (m *Main) buildServices() {
 	m.processing = m.newProcessing()
 	m.metrics.WatchJobs(m.store.CountJobs)
 	// Both the webhooks and processing hear about completed uploads.
-	m.ingest = ingest.New(m.store, m.blobs, ingest.Config{
+	cfg := ingest.Config{
 		Lease: m.cfg.lease, Logger: m.log, Hooks: m.hooks, Events: ingest.Fanout{m.webhooks, m.processing},
 		Metrics: m.metrics.Uploads(metrics.KindAPI), LinkMetrics: m.metrics.Uploads(metrics.KindLink),
-	})
+	}
+	if m.store.Postgres() {
+		// Other instances may share the database: the parts being
+		// received are claimed in it, and a start does not take their
+		// uploads in progress for its own crash's debris.
+		cfg.Claims, cfg.Shared = ingest.NewStoreClaims(m.store), true
+	}
+	m.ingest = ingest.New(m.store, m.blobs, cfg)
 }
 
 // recover finishes or reclaims what a crash left, before any request is

@@ -42,7 +42,7 @@ func (b *bench) baseline(size int64) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	d, err := baseline(src, b.dataDir()+".raw", size)
+	d, cpu, err := baseline(src, b.dataDir()+".raw", size)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +51,7 @@ func (b *bench) baseline(size int64) (*Run, error) {
 		return nil, err
 	}
 	return &Run{Contender: raw, Bytes: size, Seconds: d.Seconds(), MiBps: mibps(size, d),
-		CPUPerGiB:     (after.CPU - before.CPU).Seconds() / (float64(size) / (1 << 30)),
+		CPUPerGiB:     cpu.Seconds() / (float64(size) / (1 << 30)),
 		WritesPerByte: writesPerByte(before, after, size)}, nil
 }
 

@@ -60,7 +60,7 @@ func printTable(w io.Writer, r *Results) {
 		printRounds(w, r.Rounds, s)
 	}
 	fmt.Fprintln(w, "(x)/(a): MiB/s over the same round's (a); (x)/(t): uplink's time over the same round's (t).")
-	fmt.Fprintln(w, "CPU: the server process's user+system seconds per GiB ((t): tusd's; its fsync runs in the client); (a): this process's while it wrote the file.")
+	fmt.Fprintln(w, "CPU: the server process's user+system seconds per GiB ((t): tusd's; its fsync runs in the client); (a): this process's over its writes and fsyncs.")
 	fmt.Fprintln(w, "(x)−(a): the server's CPU beyond the same round's (a), the kernel's cost of writing the bytes, which swings several times over on a shared virtual machine.")
 	fmt.Fprintln(w)
 

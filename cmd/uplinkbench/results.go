@@ -66,8 +66,7 @@ type Run struct {
 	// TimeOverTus is, for (b) and (c), Seconds over the same round's (t).
 	TimeOverTus float64 `json:"timeOverTus,omitempty"`
 	// CPUPerGiB is the server's user+system CPU seconds per GiB moved;
-	// for (a), this process's while it wrote the file (reading it from
-	// the page cache included).
+	// for (a), this process's over its writes and fsyncs.
 	CPUPerGiB float64 `json:"serverCPUSecondsPerGiB,omitempty"`
 	// CPUOverRaw is, for (b), (c) and (t), CPUPerGiB minus the same
 	// round's (a): what the server spends beyond the kernel's cost of

@@ -223,14 +223,15 @@ type renewal struct {
 	lost   atomic.Bool
 }
 
-// keepAlive renews the claim every third of its lifetime, reporting the
-// bytes received so far, until end is called. If the claim is lost (it
+// keepAlive renews the claim every third of its lifetime, and at least
+// every renewEvery, reporting the bytes received so far (the dashboard's
+// live progress, at whichever process), until end is called. If the claim is lost (it
 // lapsed and another request took it over), the returned context is
 // cancelled, so that the write stops.
 func (c *claim) keepAlive(ctx context.Context, received *atomic.Int64) *renewal {
 	r := &renewal{done: make(chan struct{})}
 	r.ctx, r.cancel = context.WithCancel(ctx)
-	every := c.s.claim / 3
+	every := min(c.s.claim/3, renewEvery)
 	go func() {
 		defer close(r.done)
 		t := time.NewTicker(every)
@@ -254,6 +255,10 @@ func (c *claim) keepAlive(ctx context.Context, received *atomic.Int64) *renewal 
 	}()
 	return r
 }
+
+// renewEvery is the longest time between two renewals of a claim: how
+// stale the progress of a part in flight may be.
+const renewEvery = 2 * time.Second
 
 // end stops the renewals and returns err, or ErrClaimLost if the write
 // failed because the claim was lost.

@@ -51,6 +51,12 @@ func (e *env) sendAll(reqs []request) (videos []store.Video, errs []error, busy 
 // second is refused before its body is read, or, if the first is recorded
 // by then, answered as a repeat; sent again, it succeeds.
 func TestSamePartTwiceAtOnce(t *testing.T) {
+	for _, k := range claimKinds {
+		t.Run(k.name, func(t *testing.T) { testSamePartTwiceAtOnce(t, k.opts...) })
+	}
+}
+
+func testSamePartTwiceAtOnce(t *testing.T, opts ...envOption) {
 	for _, tt := range []struct {
 		description string
 		// setup prepares the video; req is the request sent twice.
@@ -88,7 +94,7 @@ func TestSamePartTwiceAtOnce(t *testing.T) {
 		},
 	} {
 		t.Run(tt.description, func(t *testing.T) {
-			e := newEnv(t)
+			e := newEnv(t, opts...)
 			tok := e.token(0)
 			file := payload(40, partSize+1000)
 			parts := split(file)
@@ -128,9 +134,15 @@ func TestSamePartTwiceAtOnce(t *testing.T) {
 // and leave no stray blob; the requests beyond the bounds on parts in
 // flight are refused and sent again.
 func TestManyPartsAtOnce(t *testing.T) {
+	for _, k := range claimKinds {
+		t.Run(k.name, func(t *testing.T) { testManyPartsAtOnce(t, k.opts...) })
+	}
+}
+
+func testManyPartsAtOnce(t *testing.T, opts ...envOption) {
 	for seed := range uint64(3) {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
-			e := newEnv(t)
+			e := newEnv(t, opts...)
 			tok := e.token(0)
 			file := payload(50+seed, 5*partSize+321)
 			parts := split(file)

@@ -33,27 +33,40 @@ const partSize = ingest.MinPartSize
 // env is an ingest service on a real SQLite file and a real blob
 // directory, with a clock the test controls.
 type env struct {
-	t     *testing.T
-	clock *storetest.Clock
-	dsn   string // The database: a SQLite file or a PostgreSQL URL.
-	store *store.Store
-	dir   *blob.Dir
-	root  string // The blob directory.
-	svc   *ingest.Service
-	logs  *logRecorder
-	lease time.Duration
-	blobs blob.Store // What the service writes to: dir, or a wrapper.
+	t      *testing.T
+	clock  *storetest.Clock
+	dsn    string // The database: a SQLite file or a PostgreSQL URL.
+	store  *store.Store
+	dir    *blob.Dir
+	root   string // The blob directory.
+	svc    *ingest.Service
+	logs   *logRecorder
+	lease  time.Duration
+	blobs  blob.Store // What the service writes to: dir, or a wrapper.
+	claims ingest.Claims
 }
 
 type envConfig struct {
-	lease time.Duration
-	wrap  func(*blob.Dir) blob.Store
+	lease       time.Duration
+	wrap        func(*blob.Dir) blob.Store
+	storeClaims bool
 }
 
 type envOption func(*envConfig)
 
 // withLease sets how long an upload may idle between pieces.
 func withLease(d time.Duration) envOption { return func(c *envConfig) { c.lease = d } }
+
+// withStoreClaims keeps the part claims in the database, as processes
+// sharing it do, instead of in memory.
+func withStoreClaims() envOption { return func(c *envConfig) { c.storeClaims = true } }
+
+// claimKinds are the options of the two kinds of claims, for tests that
+// run with each.
+var claimKinds = []struct {
+	name string
+	opts []envOption
+}{{"memory claims", nil}, {"store claims", []envOption{withStoreClaims()}}}
 
 // withBlobs puts a wrapper (a fake or a decorator) between the service and
 // the real blob directory.
@@ -76,6 +89,9 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	}
 	e.dir = d
 	e.blobs = d
+	if cfg.storeClaims {
+		e.claims = ingest.NewStoreClaims(e.store)
+	}
 	if cfg.wrap != nil {
 		e.blobs = cfg.wrap(d)
 	}
@@ -87,7 +103,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 // blobs, as a process restart after a crash would.
 func (e *env) restart() {
 	e.logs = &logRecorder{}
-	e.svc = ingest.New(e.store, e.blobs, ingest.Config{Lease: e.lease, Logger: slog.New(e.logs)})
+	e.svc = ingest.New(e.store, e.blobs, ingest.Config{Lease: e.lease, Logger: slog.New(e.logs), Claims: e.claims})
 }
 
 func (e *env) token(ttl int) string {

@@ -48,8 +48,10 @@ import (
 // is left to net/http to refuse. Each refusal is logged to log at Warn.
 //
 // The TLS connections of a tls.NewListener keep their TLS state and can
-// still negotiate HTTP/2 (net/http finds both through the
-// ConnectionState and HandshakeContext methods).
+// still negotiate HTTP/2: net/http finds both through the
+// ConnectionState and HandshakeContext methods from Go 1.27 on, which is
+// why go.mod asks for it (with Go 1.26, net/http looked only for a
+// *tls.Conn, and served HTTP/2 clients as HTTP/1.1 over TLS).
 func Listener(ln net.Listener, maxHeaderBytes int, log *slog.Logger) net.Listener {
 	if maxHeaderBytes <= 0 {
 		maxHeaderBytes = http.DefaultMaxHeaderBytes

@@ -97,10 +97,10 @@ func TestReceivedWhileStreaming(t *testing.T) {
 	// The write returns once the reader took the bytes; the count
 	// follows at once.
 	deadline := time.Now().Add(5 * time.Second)
-	for e.links.Received(u) < first && time.Now().Before(deadline) {
+	for e.links.Received(context.Background(), u) < first && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	if got := e.links.Received(u); got < first || got > chunk {
+	if got := e.links.Received(context.Background(), u); got < first || got > chunk {
 		t.Errorf("after %d bytes of part 1: Received = %d", first, got)
 	}
 	if part, n := e.links.InFlightBytes(u.ID); part != 1 || n < first {
@@ -117,7 +117,7 @@ func TestReceivedWhileStreaming(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := e.links.Received(u); got != chunk {
+	if got := e.links.Received(context.Background(), u); got != chunk {
 		t.Errorf("after part 1: Received = %d, want %d", got, chunk)
 	}
 	if part, _ := e.links.InFlightBytes(u.ID); part != 0 {

@@ -33,6 +33,10 @@ type backend interface {
 	// revoked lets go of what link l holds on the backend once it is
 	// revoked.
 	revoked(ctx context.Context, l store.Link)
+	// inFlight returns which part of u another process (or this one) is
+	// receiving now and how many of its bytes have arrived, as far as the
+	// backend knows; (0, 0) when it knows of none.
+	inFlight(ctx context.Context, u store.LinkUpload) (part int, n int64)
 	// maintain settles what only the backend knows about: uploads whose
 	// start never finished, and leftovers of ended uploads. It returns
 	// how many uploads it released.
@@ -70,6 +74,21 @@ func (b Local) beginPart(ctx context.Context, l store.Link, u store.LinkUpload, 
 		return nil, err
 	}
 	return localPart{p}, nil
+}
+
+// inFlight reads the upload service's claims, which every process that
+// shares the database sees.
+func (b Local) inFlight(ctx context.Context, u store.LinkUpload) (int, int64) {
+	ps, err := b.Ingest.InFlight(ctx, u.VideoID)
+	if err != nil {
+		return 0, 0
+	}
+	for _, p := range ps {
+		if p.Seq == int64(u.NextPart) {
+			return u.NextPart, p.Received
+		}
+	}
+	return 0, 0
 }
 
 type localPart struct{ p *ingest.Piece }

@@ -1,6 +1,7 @@
 package links
 
 import (
+	"context"
 	"io"
 	"sync"
 	"sync/atomic"
@@ -71,15 +72,21 @@ func (s *Service) InFlightBytes(uploadID string) (part int, n int64) {
 }
 
 // Received returns how many bytes of u have arrived: the parts the store
-// has recorded, plus what has passed of the next part while it streams.
-// u must be fresh from the store: a part in flight counts only while it
-// is the upload's next part, so a part just recorded is not counted twice.
-func (s *Service) Received(u store.LinkUpload) int64 {
+// has recorded, plus what has passed of the next part while it streams,
+// at this process or, through the backend, at another one sharing the
+// database. u must be fresh from the store: a part in flight counts only
+// while it is the upload's next part, so a part just recorded is not
+// counted twice.
+func (s *Service) Received(ctx context.Context, u store.LinkUpload) int64 {
 	got := u.Received()
 	if u.Status != store.LinkUploadUploading {
 		return got
 	}
-	if part, n := s.InFlightBytes(u.ID); part == u.NextPart {
+	part, n := s.InFlightBytes(u.ID)
+	if part != u.NextPart {
+		part, n = s.backend.inFlight(ctx, u)
+	}
+	if part == u.NextPart && part > 0 {
 		got += min(n, PartSize(u, part))
 	}
 	return min(got, u.Size)

@@ -1,5 +1,5 @@
 -- uplink's schema on PostgreSQL: the same tables, columns, constraints and
--- indexes as SQLite's migrations 0001 to 0009 leave, so that the store's
+-- indexes as SQLite's migrations 0001 to 0010 leave, so that the store's
 -- one SQL text reads and writes both alike. Later changes get a file
 -- after this one, beside SQLite's. Conventions:
 --
@@ -401,3 +401,19 @@ CREATE TABLE video_media (
 	CHECK ((thumbnail_key IS NULL) = (thumbnail_at IS NULL)),
 	CHECK ((preview_key IS NULL) = (preview_size IS NULL))
 );
+
+-- Claims on the parts being received, shared by every instance (see
+-- SQLite's 0010_part_claims.sql and package ingest, Claims).
+CREATE TABLE part_claims (
+	video_id   TEXT COLLATE "C" NOT NULL,
+	seq        BIGINT NOT NULL,
+	claim_id   TEXT COLLATE "C" NOT NULL,
+	link_id    TEXT COLLATE "C" NOT NULL DEFAULT '',
+	size       BIGINT NOT NULL,
+	received   BIGINT NOT NULL DEFAULT 0 CHECK (received >= 0),
+	expires_at BIGINT NOT NULL,
+	PRIMARY KEY (video_id, seq)
+);
+
+CREATE INDEX part_claims_by_link ON part_claims (link_id) WHERE link_id <> '';
+CREATE INDEX part_claims_by_expiry ON part_claims (expires_at);
