@@ -42,15 +42,11 @@ func openPostgres(ctx context.Context, dsn string) (*sql.DB, error) {
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("store: connect to PostgreSQL at %s: %w", redactURL(cfg), err)
+		// pgx's error names the server, user and database, never the
+		// password.
+		return nil, fmt.Errorf("store: connect to PostgreSQL: %w", err)
 	}
 	return db, nil
-}
-
-// redactURL names the server and database of cfg, for messages, without
-// the password.
-func redactURL(cfg *pgx.ConnConfig) string {
-	return fmt.Sprintf("host=%s port=%d database=%s user=%s", cfg.Host, cfg.Port, cfg.Database, cfg.User)
 }
 
 // pgDialect is the dialect of PostgreSQL.
