@@ -105,6 +105,9 @@ func TestServeOnS3(t *testing.T) {
 		}
 	}
 	check(srv.URL)
+	if status, body := do(t, client, "GET", srv.URL+"/readyz", "", nil); status != http.StatusOK || !strings.Contains(string(body), "blob store: ok") {
+		t.Errorf("/readyz: %d %q, want 200 with the bucket checked", status, body)
+	}
 
 	// The bucket holds the two sources under the prefix, and no upload
 	// is left open.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/uplink-video/uplink/store/blob"
 	"github.com/uplink-video/uplink/store/blob/blobtest"
 	"github.com/uplink-video/uplink/store/blob/s3store"
@@ -114,6 +115,21 @@ func TestNewChecksTheBucket(t *testing.T) {
 	cfg.SecretKey = "wrong"
 	if _, err := s3store.New(context.Background(), cfg); err == nil {
 		t.Error("New with a wrong secret key succeeded")
+	}
+	// Ping answers while the bucket is there, and fails once it is gone.
+	cfg = srv.Config(t)
+	st, err := s3store.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Ping(context.Background()); err != nil {
+		t.Errorf("Ping: %v", err)
+	}
+	if _, err := srv.Client.DeleteBucket(context.Background(), &s3.DeleteBucketInput{Bucket: &cfg.Bucket}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Ping(context.Background()); err == nil {
+		t.Error("Ping of a deleted bucket succeeded")
 	}
 }
 
