@@ -39,8 +39,11 @@ type uploadView struct {
 	Receipt       *receipt `json:"receipt"`
 }
 
+// receipt is what the uploader shows of a complete upload: what the
+// server stored, and the title it was given, if any.
 type receipt struct {
 	Filename    string `json:"filename"`
+	Title       string `json:"title,omitempty"`
 	Size        int64  `json:"size"`
 	SHA256      string `json:"sha256"`
 	CompletedAt string `json:"completedAt"`
@@ -53,7 +56,7 @@ func viewOf(u store.LinkUpload) uploadView {
 		Complete: u.Status == store.LinkUploadCompleted,
 	}
 	if j.Complete && u.CompletedAt != nil {
-		j.Receipt = &receipt{Filename: u.Filename, Size: u.Size, SHA256: u.SHA256, CompletedAt: u.CompletedAt.Format(time.RFC3339)}
+		j.Receipt = &receipt{Filename: u.Filename, Title: u.Title, Size: u.Size, SHA256: u.SHA256, CompletedAt: u.CompletedAt.Format(time.RFC3339)}
 	}
 	return j
 }

@@ -54,7 +54,7 @@ export const DEFAULT_TIMERS = Object.freeze({
 // and random().
 //
 // Events (on): "add", "state", "phase", "progress", "wait" and "remove"
-// with the upload; "started" with the upload when the server opened a
+// with the upload, "add" always first; "started" with the upload when the server opened a
 // session for it; "trouble" with an upload whose connection failed three
 // times running; "halt" with the Failure that stopped the link; "link"
 // when what is known of the link changed.
@@ -201,7 +201,7 @@ export class Engine extends Emitter {
       if (this.uploads.some(u => u.key === r.key)) return
       const u = new Upload({ key: r.key, name: r.name, size: r.size, lastModified: r.lastModified })
       u.videoId = s.videoId || r.videoId
-      this.sessions.apply(u, s)
+      this.sessions.apply(u, s, true)
       if (s.complete && s.receipt) {
         u.prior = true
         u.state = 'done'

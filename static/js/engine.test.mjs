@@ -1,7 +1,7 @@
 // Tests of the upload engine (engine.js, session.js, upload.js) under
 // Node's test runner, against the fake server of fakeserver.mjs:
 // node --test static/js/ (web/uploader_scripts_test.go runs them too).
-import { test } from 'node:test'
+import { test, afterEach } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { TRANSITIONS, Failure } from './engine.js'
@@ -10,8 +10,16 @@ import { fakeServer, fakeFile, videoBytes, newEngine, until, storage, API, STATE
 
 const settled = e => e.uploads.every(u => !['queued', 'active'].includes(u.state))
 
+// Every engine a test makes must announce each upload before anything
+// else about it.
+const engines = []
+afterEach(() => {
+  for (const e of engines.splice(0)) assert.deepEqual(e.unannounced, [], 'events before the upload\'s "add"')
+})
+const track = made => { engines.push(made.engine); return made }
+
 test('a file goes through in parts, in order, and ends with its receipt', async () => {
-  const { engine, server, memory } = newEngine()
+  const { engine, server, memory } = track(newEngine())
   const f = fakeFile('holiday.mp4', videoBytes(30))
   assert.deepEqual(engine.add([f]), [])
   const [u] = engine.uploads
@@ -42,7 +50,7 @@ test('the state machine has no way out of done or cancelled, and every move name
 })
 
 test('a file of the wrong type is refused before anything is sent', async () => {
-  const { engine, server } = newEngine()
+  const { engine, server } = track(newEngine())
   const mp3 = await readFile(new URL('../../web/sniff/testdata/audio-only.mp3', import.meta.url))
   engine.add([fakeFile('song.mp3', new Uint8Array(mp3))])
   const [u] = engine.uploads
@@ -58,13 +66,13 @@ test('a file of the wrong type is refused before anything is sent', async () => 
 })
 
 test('a link that takes any file reads nothing of it', async () => {
-  const { engine } = newEngine({ link: { types: ['any'] } })
+  const { engine } = track(newEngine({ link: { types: ['any'] } }))
   engine.add([fakeFile('notes.txt', 'hello')])
   assert.equal(await engine.uploads[0].checked, null)
 })
 
 test('too large and empty files are refused at once', () => {
-  const { engine } = newEngine({ link: { maxSize: 10 } })
+  const { engine } = track(newEngine({ link: { maxSize: 10 } }))
   engine.add([fakeFile('big.mp4', videoBytes(11)), fakeFile('empty.mp4', '')])
   const [big, empty] = engine.uploads
   assert.equal(big.state, 'failed')
@@ -74,7 +82,7 @@ test('too large and empty files are refused at once', () => {
 })
 
 test('after a network failure the engine asks what the server holds and goes on from there', async () => {
-  const { engine, server } = newEngine()
+  const { engine, server } = track(newEngine())
   // Part 2 arrives but its answer is lost.
   let lost = false
   server.fail((m, url) => m === 'PUT' && url.endsWith('/parts/2') && !lost, () => { lost = true; return null })
@@ -90,7 +98,7 @@ test('after a network failure the engine asks what the server holds and goes on 
 })
 
 test('online() ends a long wait at once', async () => {
-  const { engine, server } = newEngine({ timers: { delay: 60e3, maxDelay: 60e3, probe: 60e3 } })
+  const { engine, server } = track(newEngine({ timers: { delay: 60e3, maxDelay: 60e3, probe: 60e3 } }))
   server.fail((m, url) => m === 'PUT' && url.endsWith('/parts/2'), new Failure(0))
   engine.add([fakeFile('train.mp4', videoBytes(24))])
   const [u] = engine.uploads
@@ -104,7 +112,7 @@ test('online() ends a long wait at once', async () => {
 })
 
 test('online() with the network not quite up: the first try fails, the next probe that succeeds goes on', async () => {
-  const { engine, server } = newEngine({ timers: { delay: 60e3, maxDelay: 60e3, probe: 10 } })
+  const { engine, server } = track(newEngine({ timers: { delay: 60e3, maxDelay: 60e3, probe: 10 } }))
   // Part 2 fails, then the first tries after online() fail too, as when
   // the device has a link but no route yet.
   server.fail((m, url) => m === 'PUT' && url.endsWith('/parts/2'), new Failure(0))
@@ -121,7 +129,7 @@ test('online() with the network not quite up: the first try fails, the next prob
 })
 
 test('a probe that succeeds with no failure before does not cut the wait short (a reset, not a lost network)', async () => {
-  const { engine, server } = newEngine({ timers: { delay: 300, maxDelay: 300, probe: 5 } })
+  const { engine, server } = track(newEngine({ timers: { delay: 300, maxDelay: 300, probe: 5 } }))
   server.fail((m, url) => m === 'PUT' && url.endsWith('/parts/1'), new Failure(0))
   engine.add([fakeFile('reset.mp4', videoBytes(24))])
   const [u] = engine.uploads
@@ -134,7 +142,7 @@ test('a probe that succeeds with no failure before does not cut the wait short (
 })
 
 test('pause, resume and cancel; cancel frees the slot on the server', async () => {
-  const { engine, server } = newEngine({ server: undefined })
+  const { engine, server } = track(newEngine({ server: undefined }))
   server.maxUploads = 2
   engine.link.remaining = 2
   engine.add([fakeFile('long.mp4', videoBytes(80))])
@@ -155,7 +163,7 @@ test('pause, resume and cancel; cancel frees the slot on the server', async () =
 })
 
 test('a refusal of the link halts the files not yet under way', async () => {
-  const { engine, server } = newEngine()
+  const { engine, server } = track(newEngine())
   server.state = 'link-used-up'
   engine.add([fakeFile('one.mp4', videoBytes(24, 1)), fakeFile('two.mp4', videoBytes(24, 2))])
   await Promise.all(engine.uploads.map(u => u.checked))
@@ -168,7 +176,7 @@ test('a refusal of the link halts the files not yet under way', async () => {
 })
 
 test('an upload the server let go is started again once', async () => {
-  const { engine, server } = newEngine()
+  const { engine, server } = track(newEngine())
   server.fail((m, url) => m === 'PUT' && url.endsWith('/parts/2'), () => {
     for (const u of server.uploads.values()) u.released = true
     return new Failure(410, { code: 'upload-abandoned', title: 'This upload was abandoned.' })
@@ -183,7 +191,7 @@ test('an upload the server let go is started again once', async () => {
 })
 
 test('part-out-of-order jumps to the part the server needs', async () => {
-  const { engine, server } = newEngine()
+  const { engine, server } = track(newEngine())
   engine.add([fakeFile('jump.mp4', videoBytes(24))])
   const [u] = engine.uploads
   await u.checked
@@ -200,7 +208,7 @@ test('part-out-of-order jumps to the part the server needs', async () => {
 })
 
 test('busy answers (part-in-flight, 429) are tried again', async () => {
-  const { engine, server } = newEngine()
+  const { engine, server } = track(newEngine())
   server.fail((m, url) => m === 'PUT' && url.endsWith('/parts/1'), new Failure(409, { code: 'part-in-flight', title: 'This part is being sent already.' }))
   server.fail(m => m === 'POST', new Failure(429, { code: 'too-many-requests', title: 'Too many uploads were started from your network.' }))
   engine.add([fakeFile('busy.mp4', videoBytes(24))])
@@ -210,7 +218,7 @@ test('busy answers (part-in-flight, 429) are tried again', async () => {
 })
 
 test('a refusal that trying again cannot fix fails the file, with "Try again" offered', async () => {
-  const { engine, server } = newEngine()
+  const { engine, server } = track(newEngine())
   server.fail((m, url) => m === 'PUT', new Failure(422, { code: 'upload-refused', title: 'The upload was refused.' }))
   engine.add([fakeFile('odd.mp4', videoBytes(24))])
   const [u] = engine.uploads
@@ -225,7 +233,7 @@ test('a refusal that trying again cannot fix fails the file, with "Try again" of
 test('restore shows this browser\'s finished uploads and waits for the file of an unfinished one', async () => {
   const { server, transport } = fakeServer()
   const local = storage()
-  const first = newEngine({ server, transport, local })
+  const first = track(newEngine({ server, transport, local }))
   const done = fakeFile('done.mp4', videoBytes(24, 1))
   const half = fakeFile('half.mp4', videoBytes(24, 3))
   server.fail((m, url) => m === 'PUT' && url.endsWith('/parts/2') && url.includes('vi2'), new Failure(400, { code: 'invalid-request', title: 'Stop here.' }))
@@ -236,7 +244,7 @@ test('restore shows this browser\'s finished uploads and waits for the file of a
   assert.deepEqual(first.engine.uploads.map(u => u.state), ['done', 'failed'])
 
   // A later visit, in the same browser.
-  const later = newEngine({ server, transport, local })
+  const later = track(newEngine({ server, transport, local }))
   await later.engine.restore()
   const byName = Object.fromEntries(later.engine.uploads.map(u => [u.name, u]))
   assert.equal(byName['done.mp4'].state, 'done')
@@ -257,7 +265,7 @@ test('restore shows this browser\'s finished uploads and waits for the file of a
   assert.equal(server.uploads.get('vi2').parts.length, 3)
 
   // A browser that remembers nothing shows nothing.
-  const other = newEngine({ server, transport })
+  const other = track(newEngine({ server, transport }))
   await other.engine.restore()
   assert.equal(other.engine.uploads.length, 0)
 })
@@ -265,7 +273,7 @@ test('restore shows this browser\'s finished uploads and waits for the file of a
 test('restore forgets an upload the server does not know', async () => {
   const { server, transport } = fakeServer()
   const local = storage()
-  const { engine, memory } = newEngine({ server, transport, local })
+  const { engine, memory } = track(newEngine({ server, transport, local }))
   memory.remember({ videoId: 'vigone', key: '["x.mp4",1,1]', name: 'x.mp4', size: 1, lastModified: 1 }, true)
   await engine.restore()
   assert.equal(engine.uploads.length, 0)
@@ -274,7 +282,7 @@ test('restore forgets an upload the server does not know', async () => {
 
 test('a one-time link takes one file; once this page holds its slot, no more', async () => {
   const { server, transport } = fakeServer({ maxUploads: 1 })
-  const { engine } = newEngine({ server, transport })
+  const { engine } = track(newEngine({ server, transport }))
   assert.equal(engine.slotsLeft(), 1)
   engine.add([fakeFile('a.mp4', videoBytes(24, 1))])
   assert.equal(engine.slotsLeft(), 0)
@@ -289,7 +297,7 @@ test('a one-time link takes one file; once this page holds its slot, no more', a
 
 test('a link used up elsewhere: the state says so; revoked halts', async () => {
   const { server, transport } = fakeServer({ maxUploads: 3 })
-  const { engine } = newEngine({ server, transport })
+  const { engine } = track(newEngine({ server, transport }))
   server.completed = 1
   await engine.refreshLink()
   assert.equal(engine.link.remaining, 2)
@@ -309,4 +317,17 @@ test('every code the engine acts on is in HANDLING', () => {
   assert.equal(new Failure(409, { code: 'link-busy' }).retryable, false)
   assert.equal(new Failure(503, { code: 'internal-error' }).retryable, true)
   assert.equal(new Failure(0).retryable, true)
+})
+
+test('a network lost before the session exists is found again by probing the link, without online()', async () => {
+  const { engine, server } = track(newEngine({ timers: { delay: 60e3, maxDelay: 60e3, probe: 10 } }))
+  // Every call fails for a while (the start, then the probes), as
+  // behind a wifi that lets nothing through, then all go through.
+  server.fail(() => true, new Failure(0), 4)
+  engine.add([fakeFile('hotel.mp4', videoBytes(24))])
+  const [u] = engine.uploads
+  await u.checked
+  engine.start()
+  await until(() => u.state === 'done', 2000, 'the upload to go on once the server answers')
+  assert.ok(server.log.filter(l => l === `GET ${STATE}`).length >= 3, 'the link was probed')
 })

@@ -156,8 +156,17 @@ export function newEngine ({ server, transport, link = {}, timers = {}, local = 
     describe: u => ({ title: 'Title of ' + u.name })
   })
   engine.events = []
-  for (const type of ['add', 'state', 'phase', 'started', 'halt', 'remove', 'trouble', 'link']) {
-    engine.on(type, d => engine.events.push(d && d.key !== undefined ? `${type}:${d.name}:${d.state}/${d.phase}` : type))
+  // unannounced are the events about an upload that came before its
+  // "add": the page would have no row to draw them in.
+  engine.unannounced = []
+  const announced = new Set()
+  engine.on('add', u => announced.add(u))
+  for (const type of ['add', 'state', 'phase', 'progress', 'wait', 'started', 'halt', 'remove', 'trouble', 'link']) {
+    engine.on(type, d => {
+      const upload = d && d.key !== undefined
+      if (upload && !announced.has(d)) engine.unannounced.push(`${type}:${d.name}`)
+      if (type !== 'progress' && type !== 'wait') engine.events.push(upload ? `${type}:${d.name}:${d.state}/${d.phase}` : type)
+    })
   }
   return { engine, server, memory, local }
 }

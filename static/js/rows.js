@@ -29,6 +29,7 @@ export class Row {
     this.el = o.template.content.firstElementChild.cloneNode(true)
     this.samples = []
     this.drawn = 0
+    this.trailing = 0
     this.focus = ''
     this.confirming = 0
     const name = u.name
@@ -72,6 +73,8 @@ export class Row {
     const el = this.el
     el.dataset.state = u.state
     el.classList.toggle('gone', u.state === 'cancelled' || u.state === 'failed')
+    // A file refused before anything was sent has no progress to show.
+    el.classList.toggle('unsent', u.state === 'failed' && !u.started && u.sent === 0)
     const retry = this.o.engine.canRetry(u)
     const shown = retry ? ['resume', 'cancel'] : BUTTONS[u.state]
     for (const b of ['pause', 'resume', 'cancel']) this.$(b).hidden = !shown.includes(b)
@@ -109,14 +112,15 @@ export class Row {
     b.setAttribute('aria-label', `${text} ${this.u.name}`)
   }
 
-  // #fields shows the file's own title and description while they can
-  // still change what the server stores: before its session starts. A
-  // file the server already had (resumed, or from an earlier visit), or a
-  // page of a closed link, which only continues uploads, has none.
+  // #fields shows the file's own title and description: editable until
+  // its session starts, then locked as they were sent, until the receipt
+  // (which shows the title) replaces them. A file the server already had
+  // (resumed, or from an earlier visit), or a page of a closed link,
+  // which only continues uploads, has none.
   #fields () {
     const u = this.u
     const box = this.$('row-fields')
-    box.hidden = this.o.page.closed() || u.hinted || u.prior || u.resumed || u.state === 'missing' || u.state === 'cancelled' ||
+    box.hidden = this.o.page.closed() || u.hinted || u.prior || u.resumed || ['missing', 'done', 'cancelled'].includes(u.state) ||
       (u.state === 'failed' && !u.started && u.failure && u.failure.final)
     const locked = !(['ready', 'queued'].includes(u.state) || (u.state === 'failed' && !u.started))
     for (const f of ['title', 'description']) this.$(f).readOnly = locked
@@ -128,6 +132,9 @@ export class Row {
     const r = u.receipt || {}
     const size = r.size ?? u.size
     this.$('receipt-name').textContent = r.filename || u.name
+    const title = r.title || (u.meta && u.meta.title) || ''
+    this.$('receipt-title').textContent = title
+    this.$('receipt-title').hidden = this.$('receipt-title-term').hidden = !title
     const sizeEl = this.$('receipt-size')
     sizeEl.textContent = `${bytes(size)} (${size.toLocaleString()} bytes)`
     sizeEl.dataset.bytes = size
@@ -144,7 +151,12 @@ export class Row {
   progress (force) {
     const u = this.u
     const now = performance.now()
-    if (!force && now - this.drawn < 250) return false
+    clearTimeout(this.trailing)
+    if (!force && now - this.drawn < 250) {
+      // Draw the last change too, once the 250 ms are over.
+      this.trailing = setTimeout(() => this.progress(true), 250 - (now - this.drawn))
+      return false
+    }
     this.drawn = now
     const s = u.sent
     const last = this.samples[this.samples.length - 1]

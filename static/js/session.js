@@ -182,8 +182,9 @@ export class Sessions {
     return req.done.then(s => s, e => { throw u.stop ? STOPPED : e }).finally(() => { u.abort = null; u.loaded = 0 })
   }
 
-  // apply takes what the server says it holds of an upload.
-  apply (u, s) {
+  // apply takes what the server says it holds of an upload, and
+  // reports the progress unless quiet (an upload not yet announced).
+  apply (u, s, quiet = false) {
     if (!s) return
     if (s.videoId) u.videoId = s.videoId
     if (s.chunkSize > 0) u.chunkSize = s.chunkSize
@@ -191,7 +192,7 @@ export class Sessions {
     if (s.nextPart > 0) u.nextPart = s.nextPart
     if (s.complete) u.complete = true
     if (s.receipt) u.receipt = s.receipt
-    this.p.emit('progress', u)
+    if (!quiet) this.p.emit('progress', u)
   }
 
   videoURL (u) { return `${this.p.api}/${encodeURIComponent(u.videoId)}` }

@@ -50,6 +50,8 @@ function start (root) {
   const person = [['uploader-name', 'uploaderName'], ['uploader-email', 'uploaderEmail']].map(([id, key]) => [$(id), key]).filter(([el]) => el)
   const memory = new Memory(cfg.linkId, { local: storageOf('localStorage'), session: storageOf('sessionStorage') })
   const rows = new Map()
+  // row is the row of an upload; the engine announces each upload
+  // ("add") before anything else about it.
   const row = u => rows.get(u.id)
   const engine = new Engine({
     api: d.uploadsUrl,
@@ -153,6 +155,9 @@ function start (root) {
     zone.hidden = only || halted || full
     fields.hidden = only || halted || (full && !engine.open())
     startBtn.hidden = only || halted || (visit.length > 0 && !ups.some(u => u.state === 'ready'))
+    // A closed link only continues uploads, as the server's page says.
+    const label = link.closed ? 'Continue upload' : 'Start upload'
+    if (startBtn.textContent.trim() !== label) startBtn.textContent = label
     if (limits) {
       limits.hidden = only || !!link.closed
       const t = uploadsText(link, ups)

@@ -99,7 +99,9 @@ export function summary (uploads) {
 function reasons (list, of) {
   const all = [...new Set(list.map(u => u.failure ? of(u.failure) : ''))]
   if (all.length !== 1 || !all[0]) return 'see each file below'
-  return lowerFirst(all[0]).replace('. This link takes', ', this link takes').replace(/\.$/, '')
+  // The row gives the formats a video link takes; the summary names the
+  // kind only.
+  return lowerFirst(all[0]).replace('. This link takes', ', this link takes').replace(/\.$/, '').replace(/(takes video files) \(.*\)$/, '$1')
 }
 
 function was (n) { return n === 1 ? 'was' : 'were' }

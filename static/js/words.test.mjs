@@ -13,13 +13,13 @@ test('the summary tells the truth about a batch', () => {
   assert.deepEqual(summary([up('a', 'done')]), { good: true, text: 'Thank you. Everything has arrived.' })
   assert.deepEqual(summary([up('a', 'done'), up('b', 'done'), up('c', 'done')]), { good: true, text: 'Thank you. All 3 files have arrived.' })
   assert.deepEqual(summary([up('a', 'done'), up('b', 'done'), up('c', 'failed', { failure: refusedMP3 })]),
-    { good: false, text: '2 of 3 arrived; 1 was refused: this is an MP3 audio file, this link takes video files (MP4, WebM).' })
+    { good: false, text: '2 of 3 arrived; 1 was refused: this is an MP3 audio file, this link takes video files.' })
   assert.deepEqual(summary([up('a', 'done'), up('b', 'failed', { failure: refusedMP3 }), up('c', 'failed', { failure: cut })]),
-    { good: false, text: '1 of 3 arrived; 1 was refused: this is an MP3 audio file, this link takes video files (MP4, WebM); 1 did not arrive: the connection was interrupted.' })
+    { good: false, text: '1 of 3 arrived; 1 was refused: this is an MP3 audio file, this link takes video files; 1 did not arrive: the connection was interrupted.' })
   assert.deepEqual(summary([up('a', 'failed', { failure: refusedMP3 }), up('b', 'failed', { failure: refusedMP3 })]),
-    { good: false, text: 'None of the 2 files arrived; 2 were refused: this is an MP3 audio file, this link takes video files (MP4, WebM).' })
+    { good: false, text: 'None of the 2 files arrived; 2 were refused: this is an MP3 audio file, this link takes video files.' })
   assert.deepEqual(summary([up('a', 'failed', { failure: refusedMP3 })]),
-    { good: false, text: 'The file was refused: this is an MP3 audio file, this link takes video files (MP4, WebM).' })
+    { good: false, text: 'The file was refused: this is an MP3 audio file, this link takes video files.' })
   assert.deepEqual(summary([up('a', 'done'), up('b', 'cancelled')]), { good: true, text: 'Thank you. Everything has arrived; 1 was cancelled.' })
   const tooBig = new Failure(413, { code: 'file-too-large', title: 'The file is too large.', detail: 'This link takes files up to 1 GiB; this one is 2 GiB.' })
   assert.equal(summary([up('a', 'done'), up('b', 'failed', { failure: refusedMP3 }), up('c', 'failed', { failure: tooBig })]).text,
