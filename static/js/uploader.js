@@ -261,9 +261,12 @@ function start (root) {
     engine.refreshLink()
   }
   // A link with a number of uploads can be used up from elsewhere while
-  // the page is open; the count and the page follow within TIMERS.poll.
+  // the page is open; the count and the page follow within TIMERS.poll,
+  // while the page is visible, until the link is revoked or used up,
+  // which nothing undoes (an expired link may be extended).
   if (engine.link.maxUploads > 0) {
-    setInterval(() => { if (document.visibilityState === 'visible' && !engine.halted) poll() }, TIMERS.poll)
+    const ended = () => engine.halted || engine.link.closed === 'link-used-up'
+    setInterval(() => { if (document.visibilityState === 'visible' && !ended()) poll() }, TIMERS.poll)
   }
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState !== 'visible') return

@@ -168,3 +168,51 @@ func blockRequests(t *testing.T, ctx context.Context, block bool) {
 		t.Fatalf("block requests=%t: %v", block, err)
 	}
 }
+
+// TestRecipientEmbedShowsTheReceiptAgain: the uploader embedded on an
+// allowed site, on a one-time link. After the upload, the frame shows
+// only the receipt; when the site's page is opened again, the frame
+// shows it again, from what the browser remembers for the frame, and
+// sends nothing.
+func TestRecipientEmbedShowsTheReceiptAgain(t *testing.T) {
+	forEachViewport(t, func(t *testing.T, a *app, ctx context.Context, v viewport) {
+		var embed string
+		parent := newParent(t, func(origin string) string {
+			embed = a.links.EmbedURL(a.link(t, links.Spec{MaxUploads: 1, EmbedOrigins: []string{origin}}))
+			return embed
+		})
+		f := videoFile(t, "clip.mp4", 6<<20, 19)
+		// hidden reads the hidden property of an element of the frame.
+		hidden := func(frame *chromedp.Node, id string) bool {
+			t.Helper()
+			return get(t, ctx, "is "+id+" hidden", chromedp.JavascriptAttribute[bool](testid(id), "hidden", chromedp.FromNode(frame)))
+		}
+
+		run(t, ctx, "open the embedding page", chromedp.Navigate(parent))
+		frame := frameNode(t, ctx, embed)
+		startUpload(t, ctx, f, chromedp.FromNode(frame))
+		run(t, ctx, "wait for the receipt in the frame", chromedp.WaitVisible(row("receipt"), chromedp.FromNode(frame)))
+		for _, id := range []string{"drop-zone", "start", "limits"} {
+			if !hidden(frame, id) {
+				t.Errorf("after the upload, the frame still shows %s", id)
+			}
+		}
+		before := a.rec.nextSeq()
+
+		run(t, ctx, "open the embedding page again", chromedp.Navigate(parent))
+		frame = frameNode(t, ctx, embed)
+		run(t, ctx, "wait for the receipt in the frame", chromedp.WaitVisible(row("receipt"), chromedp.FromNode(frame)))
+		screenshot(t, ctx, artifactsDir(t), "embed-again-"+v.Name)
+		if got := get(t, ctx, "read the SHA-256", chromedp.Text(row("receipt-sha256"), chromedp.FromNode(frame))); got != f.SHA256 {
+			t.Errorf("the frame's receipt shows SHA-256 %q, want %q", got, f.SHA256)
+		}
+		for _, id := range []string{"drop-zone", "start", "closed", "error"} {
+			if !hidden(frame, id) {
+				t.Errorf("opened again, the frame shows %s besides the receipt", id)
+			}
+		}
+		if a.rec.nextSeq() != before || len(a.rec.startStatuses()) != 1 {
+			t.Errorf("the frame sent a part or a start to show the receipt again")
+		}
+	})
+}

@@ -200,8 +200,12 @@ func TestRecipientReloadAfterFinishingShowsTheReceipt(t *testing.T) {
 		f := videoFile(t, "graduation.mp4", 6<<20, 15)
 		shots := artifactsDir(t)
 
-		run(t, ctx, "open the link", chromedp.Navigate(a.links.URL(l)))
-		startUpload(t, ctx, f)
+		run(t, ctx, "open the link, choose the file, give it a title",
+			chromedp.Navigate(a.links.URL(l)),
+			chromedp.SetUploadFiles(testid("file-input"), []string{f.Path}),
+			chromedp.SendKeys(rowSel(1, "title"), "Graduation day"),
+			chromedp.Click(testid("start")),
+		)
 		checkReceipt(t, waitReceipt(t, ctx), f)
 		parts, starts := a.rec.nextSeq(), len(a.rec.startStatuses())
 
@@ -212,8 +216,8 @@ func TestRecipientReloadAfterFinishingShowsTheReceipt(t *testing.T) {
 		checkReceipt(t, waitReceipt(t, ctx), f)
 		s := look(t, ctx)
 		screenshot(t, ctx, shots, "1-again-"+v.Name)
-		if r := s.Rows[0]; r.Status != "Uploaded on an earlier visit." {
-			t.Errorf("the row says %q", r.Status)
+		if r := s.Rows[0]; r.Status != "Uploaded on an earlier visit." || r.ReceiptTitle != "Graduation day" {
+			t.Errorf("the row says %q, its receipt shows the title %q; want it uploaded on an earlier visit, titled as given", r.Status, r.ReceiptTitle)
 		}
 		if s.Zone || s.Start || s.Closed || s.Error || len(s.Red) > 0 || strings.Contains(s.ClosedText+s.ErrorText, "ask") && s.Closed {
 			t.Errorf("the page shows more than the receipt: %+v", s)
