@@ -15,22 +15,26 @@ import (
 
 func uploadPage() templates.UploadPage {
 	return templates.UploadPage{
-		Page:           templates.Page{Title: "Holiday videos", CSS: "/static/css/app.css"},
-		LinkID:         "AbCdEfGhIjKlMnOpQrStUv",
-		Label:          "Holiday videos",
-		Message:        "Hi!\nPlease send the raw files.",
-		ClosesText:     "Closes in 3 days",
-		ClosesAt:       "2030-01-02T03:04:05Z",
-		MaxUploadsText: "Up to 5 uploads (3 left)",
-		Remaining:      3,
-		MaxSize:        10 << 30,
-		MaxSizeText:    "Up to 10 GiB per file",
-		TypesText:      "Video files (MP4, QuickTime MOV, WebM, ...)",
-		Accept:         "video/*",
-		ChunkSize:      16 << 20,
-		EmbedOrigins:   []string{"https://example.com"},
-		ScriptURL:      "/static/js/uploader.js",
-		Nonce:          "n0nce123",
+		Page:            templates.Page{Title: "Holiday videos", CSS: "/static/css/app.css"},
+		LinkID:          "AbCdEfGhIjKlMnOpQrStUv",
+		Label:           "Holiday videos",
+		Message:         "Hi!\nPlease send the raw files.",
+		ClosesText:      "Closes in 3 days",
+		ClosesAt:        "2030-01-02T03:04:05Z",
+		MaxUploadsText:  "Up to 5 uploads (3 left)",
+		Remaining:       3,
+		MaxSize:         10 << 30,
+		MaxSizeText:     "Up to 10 GiB per file",
+		TypesText:       "Video files (MP4, QuickTime MOV, WebM, ...)",
+		Accept:          "video/*",
+		ChunkSize:       16 << 20,
+		EmbedOrigins:    []string{"https://example.com"},
+		ScriptURL:       "/static/js/uploader.js",
+		ModuleURLs:      []string{"/static/js/codes.0123456789.js", "/static/js/engine.0123456789.js"},
+		Nonce:           "n0nce123",
+		MaxUploads:      5,
+		Types:           []string{"mp4", "webm"},
+		TypesInSentence: "MP4, WebM files",
 	}
 }
 
@@ -191,6 +195,11 @@ func TestUploadDataAttributes(t *testing.T) {
 		{"data-max-size", "10737418240"},
 		{"data-embed", "true"},
 		{"data-ask-name", "true"},
+		{"data-state-url", "/u/AbCdEfGhIjKlMnOpQrStUv/state"},
+		{"data-max-uploads", "5"},
+		{"data-types", `["mp4","webm"]`},
+		{"data-types-text", "MP4, WebM files"},
+		{"data-closed", ""},
 	} {
 		if got, _ := attr(root, tt.key); got != tt.want {
 			t.Errorf("%s=%q, want=%q", tt.key, got, tt.want)
@@ -277,6 +286,20 @@ func TestUploadScriptTag(t *testing.T) {
 			}
 			if s.FirstChild != nil {
 				t.Errorf("script has inline content %q", s.FirstChild.Data)
+			}
+			// The modules the script imports are preloaded, with its nonce.
+			var preloads []string
+			for _, l := range byTag(doc, "link") {
+				if rel, _ := attr(l, "rel"); rel == "modulepreload" {
+					href, _ := attr(l, "href")
+					preloads = append(preloads, href)
+					if got, _ := attr(l, "nonce"); got != tt.want {
+						t.Errorf("modulepreload %s nonce=%q, want=%q", href, got, tt.want)
+					}
+				}
+			}
+			if got, want := strings.Join(preloads, " "), strings.Join(m.ModuleURLs, " "); got != want {
+				t.Errorf("modulepreload=%q, want=%q", got, want)
 			}
 			// A strict CSP forbids inline handlers and style attributes.
 			for _, bad := range []string{" style=", " onclick=", " onload=", " onchange=", "javascript:"} {
@@ -383,5 +406,41 @@ func TestLinkUnavailable(t *testing.T) {
 				t.Errorf("uploaders=%d, want=0", got)
 			}
 		})
+	}
+}
+
+// The notice of a closed link is always in the page, for the uploader to
+// fill in if the link closes while the page is open; the server shows it
+// when the link is closed already, and then asks for no field but the
+// file.
+func TestUploadClosedNotice(t *testing.T) {
+	m := uploadPage()
+	m.AskName = true
+	_, doc := render(t, context.Background(), templates.Upload(m))
+	closed := byTestID(doc, "closed")
+	if len(closed) != 1 {
+		t.Fatalf("closed notices=%d, want=1", len(closed))
+	}
+	if _, hidden := attr(closed[0], "hidden"); !hidden {
+		t.Errorf("the closed notice is shown on an open link's page")
+	}
+	if got := len(byTestID(doc, "uploader-name")); got != 1 {
+		t.Errorf("name fields=%d on an open link asking for it, want=1", got)
+	}
+
+	m.Closed = &templates.ClosedNotice{Code: "link-used-up", Heading: "This link has been used.", Message: "Ask for a new one."}
+	_, doc = render(t, context.Background(), templates.Upload(m))
+	closed = byTestID(doc, "closed")
+	if _, hidden := attr(closed[0], "hidden"); hidden {
+		t.Errorf("the closed notice is hidden on a closed link's page")
+	}
+	if got, want := text(byTestID(doc, "closed-heading")[0]), "This link has been used."; got != want {
+		t.Errorf("heading=%q, want=%q", got, want)
+	}
+	if got, _ := attr(byTestID(doc, "uploader")[0], "data-closed"); got != "link-used-up" {
+		t.Errorf("data-closed=%q, want=link-used-up", got)
+	}
+	if got := len(byTestID(doc, "uploader-name")) + len(byTestID(doc, "limits")); got != 0 {
+		t.Errorf("a closed link's page asks for a name or lists limits (%d elements)", got)
 	}
 }

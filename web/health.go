@@ -24,8 +24,9 @@ func (s *Server) handleHealth(c echo.Context) error {
 }
 
 // handleReady handles "GET /readyz": uplink can take uploads. The
-// database must accept a write, and the data directory must be writable
-// with at least minFree bytes free. The body lists each check.
+// database must accept a write, the data directory must be writable with
+// at least minFree bytes free, and a blob store that can be asked (an
+// object store's bucket) must answer. The body lists each check.
 func (s *Server) handleReady(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 5*time.Second)
 	defer cancel()
@@ -35,6 +36,12 @@ func (s *Server) handleReady(c echo.Context) error {
 	}{
 		{"database", s.store.Ping},
 		{"data directory", s.checkDataDir},
+	}
+	if p, ok := s.blobs.(pinger); ok {
+		checks = append(checks, struct {
+			name string
+			run  func(context.Context) error
+		}{"blob store", p.Ping})
 	}
 	status, body := http.StatusOK, ""
 	for _, ch := range checks {
@@ -47,6 +54,11 @@ func (s *Server) handleReady(c echo.Context) error {
 		body += ch.name + ": ok\n"
 	}
 	return c.String(status, body)
+}
+
+// pinger is a blob store that can say whether it is reachable.
+type pinger interface {
+	Ping(ctx context.Context) error
 }
 
 // checkDataDir writes and removes a file in the data directory and checks

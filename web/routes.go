@@ -31,6 +31,7 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/embed/:id", s.handleEmbed, s.limits.linkPages)
 	same := sameOrigin()
 	e.POST("/u/:id/uploads", s.handleUploadStart, jsonErrors, same, s.limits.uploadStarts)
+	e.GET("/u/:id/state", s.handleLinkState, jsonErrors)
 	e.GET("/u/:id/uploads/:videoId", s.handleUploadStatus, jsonErrors)
 	e.PUT("/u/:id/uploads/:videoId/parts/:n", s.handleUploadPart, jsonErrors, same)
 	e.DELETE("/u/:id/uploads/:videoId", s.handleUploadCancel, jsonErrors, same)

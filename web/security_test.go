@@ -93,6 +93,8 @@ func (f secFixtures) requestsFor(method, path string) []secRequest {
 			{path: "/embed/" + f.revoked.ID, as: "anon", embed: true, origins: f.revoked.EmbedOrigins},
 			{path: "/embed/lknotalink", as: "anon", embed: true},
 		}
+	case "/u/:id/state":
+		return []secRequest{{path: "/u/" + f.link.ID + "/state", as: "anon"}, {path: "/u/" + f.revoked.ID + "/state", as: "anon"}, {path: "/u/lknotalink/state", as: "anon"}}
 	case "/u/:id/uploads/:videoId":
 		return []secRequest{{path: "/u/" + f.link.ID + "/uploads/" + f.videoID, as: "anon"}}
 	case "/admin", "/admin/links", "/admin/links/new", "/admin/videos", "/admin/keys", "/admin/tokens", "/admin/webhooks":

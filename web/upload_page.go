@@ -42,7 +42,7 @@ func (s *Server) renderUploader(c echo.Context, embed bool) error {
 		}
 		if resumable(l, ref) && (!embed || len(frameOrigins(l.EmbedOrigins)) > 0) {
 			m := s.uploadPage(c, l, embed)
-			m.Closed = &templates.ClosedNotice{Heading: ref.Title, Message: ref.Detail}
+			m.Closed = &templates.ClosedNotice{Code: ref.Code, Heading: ref.Title, Message: ref.Detail}
 			m.Remaining = -1 // The server decides which file may go on.
 			return render(c, ref.Status, templates.Upload(m))
 		}
@@ -86,22 +86,28 @@ func (s *Server) renderUnavailable(c echo.Context, status int, heading, message 
 func (s *Server) uploadPage(c echo.Context, l store.Link, embed bool) templates.UploadPage {
 	now := s.store.Now()
 	m := templates.UploadPage{
-		Page:         s.page(l.Label),
-		LinkID:       l.ID,
-		Label:        l.Label,
-		Message:      l.Message,
-		ClosesText:   links.ClosesText(l.ExpiresAt, now),
-		Remaining:    l.Remaining(),
-		MaxSize:      l.MaxSize,
-		TypesText:    capitalize(links.TypesText(l.AllowedTypes)),
-		Accept:       accept(l.AllowedTypes),
-		AskName:      l.AskName,
-		ChunkSize:    s.chunkSize,
-		Embed:        embed,
-		EmbedOrigins: frameOrigins(l.EmbedOrigins),
-		ScriptURL:    static.URL("js/uploader.js"),
-		UploadCSS:    static.URL("css/upload.css"),
-		Nonce:        nonce(c),
+		Page:       s.page(l.Label),
+		LinkID:     l.ID,
+		Label:      l.Label,
+		Message:    l.Message,
+		ClosesText: links.ClosesText(l.ExpiresAt, now),
+		Remaining:  l.Remaining(),
+		MaxUploads: l.MaxUploads,
+		MaxSize:    l.MaxSize,
+		TypesText:  capitalize(links.TypesText(l.AllowedTypes)),
+		Types:      l.AllowedTypes,
+		// The uploader refuses a file of another type in the words of
+		// links.checkType, which say "This link takes video files (...)".
+		TypesInSentence: links.TypesText(l.AllowedTypes),
+		Accept:          accept(l.AllowedTypes),
+		AskName:         l.AskName,
+		ChunkSize:       s.chunkSize,
+		Embed:           embed,
+		EmbedOrigins:    frameOrigins(l.EmbedOrigins),
+		ScriptURL:       static.URL("js/uploader.js"),
+		ModuleURLs:      static.ImportURLs("js/uploader.js"),
+		UploadCSS:       static.URL("css/upload.css"),
+		Nonce:           nonce(c),
 	}
 	if l.ExpiresAt != nil {
 		m.ClosesAt = l.ExpiresAt.Format(time.RFC3339)

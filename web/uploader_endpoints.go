@@ -39,8 +39,11 @@ type uploadView struct {
 	Receipt       *receipt `json:"receipt"`
 }
 
+// receipt is what the uploader shows of a complete upload: what the
+// server stored, and the title it was given, if any.
 type receipt struct {
 	Filename    string `json:"filename"`
+	Title       string `json:"title,omitempty"`
 	Size        int64  `json:"size"`
 	SHA256      string `json:"sha256"`
 	CompletedAt string `json:"completedAt"`
@@ -53,7 +56,7 @@ func viewOf(u store.LinkUpload) uploadView {
 		Complete: u.Status == store.LinkUploadCompleted,
 	}
 	if j.Complete && u.CompletedAt != nil {
-		j.Receipt = &receipt{Filename: u.Filename, Size: u.Size, SHA256: u.SHA256, CompletedAt: u.CompletedAt.Format(time.RFC3339)}
+		j.Receipt = &receipt{Filename: u.Filename, Title: u.Title, Size: u.Size, SHA256: u.SHA256, CompletedAt: u.CompletedAt.Format(time.RFC3339)}
 	}
 	return j
 }
@@ -109,6 +112,49 @@ func (s *Server) handleUploadStatus(c echo.Context) error {
 	return c.JSON(http.StatusOK, viewOf(u))
 }
 
+// linkState is what the uploader page learns about its link while it is
+// open (GET /u/:id/state), so that what it shows stays true: how many
+// uploads the link still takes, and, once it takes no new one, why.
+type linkState struct {
+	// State is "open", or the code of the refusal a new upload would
+	// get: links.CodeLinkExpired, CodeLinkUsedUp or CodeLinkRevoked.
+	State string `json:"state"`
+	// Remaining is how many more uploads the link can start now (slots
+	// held by unfinished uploads do not count), or -1 for any number.
+	Remaining int `json:"remaining"`
+	// MaxUploads is how many uploads the link takes in all; 0 is any.
+	MaxUploads int `json:"maxUploads"`
+	// Title and Detail say why the link is closed, when it is.
+	Title  string `json:"title,omitempty"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// handleLinkState handles "GET /u/:id/state": the link's state and how
+// many uploads it still takes, for the page's "(N left)" and for a page
+// that stays open while the link is used up elsewhere. It is one read by
+// primary key, records no visit, and, like the upload status, is not rate
+// limited: the page asks at most every 30 s while it is visible, and
+// after its own uploads start and finish. A link that does not exist is
+// refused with link-not-found (404); a closed one is answered 200 with
+// its state.
+func (s *Server) handleLinkState(c echo.Context) error {
+	l, err := s.links.Peek(c.Request().Context(), c.Param("id"))
+	var ref *links.Refusal
+	if errors.As(err, &ref) && l.ID == "" {
+		return err
+	}
+	st := linkState{State: "open", Remaining: l.Remaining(), MaxUploads: l.MaxUploads}
+	switch {
+	case ref != nil:
+		st.State, st.Title, st.Detail = ref.Code, ref.Title, ref.Detail
+		st.Remaining = 0
+	case err != nil:
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+	return c.JSON(http.StatusOK, st)
+}
+
 // handleUploadPart handles "PUT /u/:id/uploads/:videoId/parts/:n": the raw
 // bytes of one part, streamed on to the token upload endpoint with the
 // link's token. The body is never held in memory.
@@ -145,6 +191,18 @@ type uploaderProblem struct {
 	NextPart int    `json:"nextPart,omitempty"`
 }
 
+// Codes of the uploader's problems besides the refusals of package links
+// (links.Code*) and codeTooManyRequests. Together they are every code the
+// uploader's script can be sent; a test (uploader_scripts_test.go) checks
+// that the script knows each, so name every new one here as a constant.
+const (
+	// codeInternalError: the server failed; the script tries again.
+	codeInternalError = "internal-error"
+	// codeRequestRefused: a 4xx of the framework (a cross-origin call,
+	// an unknown route), which trying again does not fix.
+	codeRequestRefused = "request-refused"
+)
+
 // writeUploaderError answers an error on the uploader's endpoints.
 func (s *Server) writeUploaderError(c echo.Context, err error) {
 	var (
@@ -152,7 +210,7 @@ func (s *Server) writeUploaderError(c echo.Context, err error) {
 		he  *echo.HTTPError
 		mbe *http.MaxBytesError
 	)
-	p := uploaderProblem{Status: http.StatusInternalServerError, Code: "internal-error",
+	p := uploaderProblem{Status: http.StatusInternalServerError, Code: codeInternalError,
 		Title: "Something went wrong on the server.", Detail: "The error was logged. The upload goes on by itself in a moment."}
 	switch {
 	case errors.As(err, &ref):
@@ -160,7 +218,7 @@ func (s *Server) writeUploaderError(c echo.Context, err error) {
 	case errors.As(err, &mbe):
 		p = uploaderProblem{Status: http.StatusRequestEntityTooLarge, Code: links.CodeInvalid, Title: "The request is too large.", Detail: "Reload the page and try again."}
 	case errors.As(err, &he) && he.Code < 500:
-		p = uploaderProblem{Status: he.Code, Code: "request-refused", Title: http.StatusText(he.Code) + ".", Detail: "Reload the page and try again."}
+		p = uploaderProblem{Status: he.Code, Code: codeRequestRefused, Title: http.StatusText(he.Code) + ".", Detail: "Reload the page and try again."}
 	default:
 		if c.Request().Context().Err() == nil {
 			s.log.ErrorContext(c.Request().Context(), "upload request failed", "method", c.Request().Method, "route", c.Path(), "err", err)

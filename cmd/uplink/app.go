@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/uplink-video/uplink/store"
 	"github.com/uplink-video/uplink/store/blob"
@@ -20,27 +19,28 @@ import (
 // same parts (Main).
 type app struct {
 	store  *store.Store
-	blobs  *blob.Dir
+	blobs  blob.Store
 	ingest *ingest.Service
 	fresh  bool // The database was new.
 }
 
 // openApp opens (creating if needed) the data directory and the database,
 // with an upload service that announces nothing.
-func openApp(ctx context.Context, dataDir, database string, lease time.Duration, log *slog.Logger) (*app, error) {
-	st, blobs, fresh, err := openData(ctx, dataDir, database)
+func openApp(ctx context.Context, cfg backendConfig, log *slog.Logger) (*app, error) {
+	st, blobs, fresh, err := openData(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	svc := ingest.New(st, blobs, ingest.Config{Lease: lease, Logger: log})
+	svc := ingest.New(st, blobs, ingest.Config{Lease: cfg.lease, Logger: log})
 	return &app{store: st, blobs: blobs, ingest: svc, fresh: fresh}, nil
 }
 
-// openData opens (creating if needed) the data directory's blob directory
-// and the database: the PostgreSQL database at the URL database, or else
-// the data directory's SQLite file. It reports whether the database is
-// new.
-func openData(ctx context.Context, dataDir, database string) (*store.Store, *blob.Dir, bool, error) {
+// openData opens (creating if needed) the data directory, the database
+// (the PostgreSQL database at cfg.database, or else the data directory's
+// SQLite file) and the blobs (see openBlobs), and reports whether the
+// database is new.
+func openData(ctx context.Context, cfg backendConfig) (*store.Store, blob.Store, bool, error) {
+	dataDir, database := cfg.dataDir, cfg.database
 	if err := os.MkdirAll(dataDir, 0o750); err != nil {
 		return nil, nil, false, fmt.Errorf("create data directory: %w", err)
 	}
@@ -48,7 +48,7 @@ func openData(ctx context.Context, dataDir, database string) (*store.Store, *blo
 	if err != nil {
 		return nil, nil, false, err
 	}
-	blobs, err := blob.NewDir(filepath.Join(dataDir, "blobs"))
+	blobs, err := openBlobs(ctx, dataDir, cfg.storage)
 	if err != nil {
 		st.Close()
 		return nil, nil, false, err

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -208,6 +209,8 @@ type processingConfig struct {
 	previews  string
 	timeout   time.Duration
 	memory    int64
+	// threads is how many threads each ffmpeg encodes with.
+	threads int
 }
 
 // serveFlags are the settings of "uplink serve", defined on their flag set.
@@ -225,6 +228,7 @@ type serveFlags struct {
 	workers                 *string
 	procTimeout             *time.Duration
 	procMemory              *string
+	procThreads             *string
 }
 
 // newServeFlags defines the serve command's settings. Its usage, written
@@ -250,6 +254,7 @@ func newServeFlags(getenv func(string) string, out io.Writer) *serveFlags {
 		previews:       fs.String("previews", "UPLINK_PREVIEWS", "unplayable", "make an H.264/AAC preview (at most 720p) of the videos a browser cannot play (unplayable), of every video (all), or of none (off)"),
 		procTimeout:    fs.Duration("processing-timeout", "UPLINK_PROCESSING_TIMEOUT", 2*time.Hour, "time limit of one attempt at processing a video; ffmpeg is stopped past it and the video marked failed"),
 		procMemory:     fs.String("processing-memory", "UPLINK_PROCESSING_MEMORY", "4GiB", "address space each ffmpeg or ffprobe run may use (RLIMIT_AS); a file that needs more fails"),
+		procThreads:    fs.String("processing-threads", "UPLINK_PROCESSING_THREADS", "auto", "threads each preview encodes with; auto is one fewer than the CPUs (at least 1), so that a core stays free for uploads"),
 		metrics:        fs.String("metrics-addr", "UPLINK_METRICS_ADDR", "", "also serve the Prometheus metrics at /metrics on this address (host:port), without authentication: keep it on a private network (on the main address, /metrics needs an admin session or an API key)"),
 	}
 }
@@ -331,6 +336,11 @@ func (f *serveFlags) processingConfig() (processingConfig, error) {
 	}
 	if c.memory, err = parseSize(*f.procMemory); err != nil || c.memory < 256<<20 {
 		return c, fmt.Errorf("invalid --processing-memory %q: want a size of at least 256MiB, such as 4GiB", *f.procMemory)
+	}
+	if *f.procThreads == "auto" {
+		c.threads = max(1, runtime.NumCPU()-1)
+	} else if c.threads, err = strconv.Atoi(*f.procThreads); err != nil || c.threads < 1 || c.threads > 64 {
+		return c, fmt.Errorf("invalid --processing-threads %q: want auto or a number from 1 to 64", *f.procThreads)
 	}
 	return c, nil
 }

@@ -309,6 +309,15 @@ var serveSettings = []struct{ flag, env string }{
 	{"previews", "UPLINK_PREVIEWS"},
 	{"processing-timeout", "UPLINK_PROCESSING_TIMEOUT"},
 	{"processing-memory", "UPLINK_PROCESSING_MEMORY"},
+	{"processing-threads", "UPLINK_PROCESSING_THREADS"},
+	{"blobs", "UPLINK_BLOBS"},
+	{"s3-endpoint", "AWS_ENDPOINT_URL"},
+	{"s3-region", "AWS_REGION"},
+	{"s3-access-key-id", "AWS_ACCESS_KEY_ID"},
+	{"s3-secret-access-key", "AWS_SECRET_ACCESS_KEY"},
+	{"s3-path-style", "UPLINK_S3_PATH_STYLE"},
+	{"s3-equal-parts", "UPLINK_S3_EQUAL_PARTS"},
+	{"s3-equal-part-size", "UPLINK_S3_EQUAL_PART_SIZE"},
 	{"database", "UPLINK_DATABASE"},
 }
 

@@ -39,6 +39,7 @@ type backendFlags struct {
 	upstreamKey *string
 	chunkSize   *string
 	lease       *time.Duration
+	storage     storageFlags
 }
 
 func addBackendFlags(fs *flagSet) backendFlags {
@@ -51,6 +52,7 @@ func addBackendFlags(fs *flagSet) backendFlags {
 		upstreamKey: fs.String("upstream-api-key", "UPLINK_UPSTREAM_API_KEY", "", "API key for --upstream-url (prefer the environment variable)"),
 		chunkSize:   fs.String("chunk-size", "UPLINK_CHUNK_SIZE", "16MiB", "part size for uploads through links (5MiB to 128MiB)"),
 		lease:       fs.Duration("upload-lease", "UPLINK_UPLOAD_LEASE", 24*time.Hour, "how long an unfinished upload may go without a new piece before it is abandoned"),
+		storage:     addStorageFlags(fs),
 	}
 }
 
@@ -63,6 +65,7 @@ type backendConfig struct {
 	upstreamKey string
 	chunkSize   int64
 	lease       time.Duration
+	storage     storageConfig
 }
 
 func (b backendFlags) config(scheme string) (backendConfig, error) {
@@ -78,6 +81,9 @@ func (b backendFlags) config(scheme string) (backendConfig, error) {
 		return c, fmt.Errorf("invalid --chunk-size %q: want a size from 5MiB to 128MiB", *b.chunkSize)
 	}
 	c.chunkSize = size
+	if c.storage, err = b.storage.config(); err != nil {
+		return c, err
+	}
 	if c.upstreamURL != "" {
 		if !validHTTPURL(c.upstreamURL) {
 			return c, fmt.Errorf("invalid --upstream-url %q: want an absolute http or https URL", c.upstreamURL)
@@ -186,7 +192,7 @@ func link(ctx context.Context, args []string, getenv func(string) string, stdout
 	}
 
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := openApp(ctx, cfg.dataDir, cfg.database, cfg.lease, log)
+	a, err := openApp(ctx, cfg, log)
 	if err != nil {
 		return err
 	}

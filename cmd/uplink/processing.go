@@ -21,14 +21,14 @@ func (m *Main) newProcessing() *processing.Service {
 		TempDir:   filepath.Join(m.cfg.dataDir, "tmp"),
 		Announcer: m.webhooks, Metrics: m.metrics.Processing(), Logger: m.log,
 	}
-	tool, err := media.Find(media.Config{Dir: c.ffmpegDir, Memory: c.memory})
+	tool, err := media.Find(media.Config{Dir: c.ffmpegDir, Memory: c.memory, Threads: c.threads})
 	if err != nil {
 		m.log.Warn("videos will not be processed (no metadata, thumbnails or previews): install ffmpeg to add them", "reason", err)
 	} else if err := os.MkdirAll(cfg.TempDir, 0o750); err != nil {
 		m.log.Error("videos will not be processed: cannot make the processing directory", "dir", cfg.TempDir, "err", err)
 	} else {
 		cfg.Tool = tool
-		m.log.Info("processing videos with ffmpeg", "workers", c.workers, "previews", c.previews, "time_limit", c.timeout)
+		m.log.Info("processing videos with ffmpeg", "workers", c.workers, "threads", c.threads, "previews", c.previews, "time_limit", c.timeout)
 	}
 	return processing.New(m.store, m.blobs, sources{m}, cfg)
 }

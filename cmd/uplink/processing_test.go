@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +17,7 @@ func TestProcessingSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := processingConfig{ffmpegDir: "/opt/ffmpeg/bin", workers: 2, previews: "all", timeout: 2 * time.Hour, memory: 4 << 30}
+	want := processingConfig{ffmpegDir: "/opt/ffmpeg/bin", workers: 2, previews: "all", timeout: 2 * time.Hour, memory: 4 << 30, threads: max(1, runtime.NumCPU()-1)}
 	if c.processing != want {
 		t.Errorf("processing=%+v, want=%+v", c.processing, want)
 	}
@@ -27,6 +28,7 @@ func TestProcessingSettings(t *testing.T) {
 		{[]string{"--processing-workers", "0"}, "--processing-workers"},
 		{[]string{"--previews", "some"}, "--previews"},
 		{[]string{"--processing-memory", "10MiB"}, "--processing-memory"},
+		{[]string{"--processing-threads", "0"}, "--processing-threads"},
 	} {
 		if _, err := parseServe(tt.args, envFunc(nil), io.Discard); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%v: err=%v, want one naming %s", tt.args, err, tt.want)

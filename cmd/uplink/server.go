@@ -38,7 +38,7 @@ type Main struct {
 	metricsLn net.Listener
 
 	store    *store.Store
-	blobs    *blob.Dir
+	blobs    blob.Store
 	fresh    bool
 	metrics  *metrics.Metrics
 	cleanup  *metrics.Cleanup
@@ -69,7 +69,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := m.listen(); err != nil {
 		return err
 	}
-	st, blobs, fresh, err := openData(ctx, m.cfg.dataDir, m.cfg.database)
+	st, blobs, fresh, err := openData(ctx, m.cfg.backendConfig)
 	if err != nil {
 		return err
 	}

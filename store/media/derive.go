@@ -99,6 +99,11 @@ func (t *Tool) Preview(ctx context.Context, path string, info Info, out string) 
 	}
 	args := []string{"-nostdin", "-v", "error", "-y"}
 	args = append(args, inputArgs()...)
+	if t.cfg.Threads > 0 {
+		// The decoder's threads too, and the filters': all of the
+		// preview's work stays on that many cores.
+		args = append(args, "-threads", strconv.Itoa(t.cfg.Threads), "-filter_threads", strconv.Itoa(t.cfg.Threads))
+	}
 	args = append(args, "-i", "file:"+path,
 		"-map", "0:v:0", "-map", "0:a:0?", "-sn", "-dn", "-map_metadata", "-1", "-map_chapters", "-1",
 		"-vf", fitScale(*info.Video, PreviewLong, PreviewShort)+",format=yuv420p", "-fpsmax", "60",

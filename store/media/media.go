@@ -47,7 +47,8 @@ type Config struct {
 	FrameTimeout time.Duration
 	// MaxOutput caps the size of each file ffmpeg writes (RLIMIT_FSIZE).
 	MaxOutput int64
-	// Threads is how many threads ffmpeg encodes with; 0 lets it choose.
+	// Threads is how many threads a preview decodes, filters and encodes
+	// with; 0 lets ffmpeg choose (about one and a half per core).
 	Threads int
 }
 

@@ -274,8 +274,21 @@ func checkType(l store.Link, head []byte) *Refusal {
 	}
 	what := "a file of a type uplink does not recognise"
 	if known {
-		what = "a " + f.Label + " file"
+		what = article(f.Label) + " " + f.Label + " file"
 	}
 	return refusal(415, CodeTypeNotAllowed, "This type of file is not accepted.",
 		fmt.Sprintf("This is %s. This link takes %s.", what, TypesText(l.AllowedTypes)))
+}
+
+// article is "an" before a format label said with a vowel sound ("an
+// MP4", "an MP3 audio", "an Ogg video"), and "a" before the others. Every
+// label of package sniff starts with a word or with letters spelt out,
+// and of the letters only M is said with a vowel sound before a consonant
+// in them (MP4, MPEG). The uploader's script has the same rule
+// (static/js/sniff.js).
+func article(label string) string {
+	if label != "" && (strings.ContainsRune("AEIOUaeiou", rune(label[0])) || strings.HasPrefix(label, "MP")) {
+		return "an"
+	}
+	return "a"
 }

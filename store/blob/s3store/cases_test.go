@@ -23,14 +23,15 @@ import (
 	"github.com/uplink-video/uplink/store/blob"
 	"github.com/uplink-video/uplink/store/blob/blobtest"
 	"github.com/uplink-video/uplink/store/blob/s3store"
+	"github.com/uplink-video/uplink/store/blob/s3store/s3test"
 )
 
 const mib = 1 << 20
 
 // putRaw writes an object behind the store's back.
-func putRaw(t *testing.T, srv *server, bucket, key, body string) {
+func putRaw(t *testing.T, srv *s3test.Server, bucket, key, body string) {
 	t.Helper()
-	_, err := srv.client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: strings.NewReader(body)})
+	_, err := srv.Client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: strings.NewReader(body)})
 	if err != nil {
 		t.Fatalf("put %s: %v", key, err)
 	}
@@ -38,10 +39,10 @@ func putRaw(t *testing.T, srv *server, bucket, key, body string) {
 
 // objectsAndUploads lists every object and unfinished upload of the
 // bucket, behind the store's back.
-func objectsAndUploads(t *testing.T, srv *server, bucket string) (objects, uploads []string) {
+func objectsAndUploads(t *testing.T, srv *s3test.Server, bucket string) (objects, uploads []string) {
 	t.Helper()
 	ctx := context.Background()
-	pages := s3.NewListObjectsV2Paginator(srv.client, &s3.ListObjectsV2Input{Bucket: &bucket})
+	pages := s3.NewListObjectsV2Paginator(srv.Client, &s3.ListObjectsV2Input{Bucket: &bucket})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
@@ -51,7 +52,7 @@ func objectsAndUploads(t *testing.T, srv *server, bucket string) (objects, uploa
 			objects = append(objects, aws.ToString(o.Key))
 		}
 	}
-	ups, err := srv.client.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: &bucket})
+	ups, err := srv.Client.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: &bucket})
 	if err != nil {
 		t.Fatalf("list uploads: %v", err)
 	}
@@ -104,7 +105,7 @@ func equalBytes(t *testing.T, what string, got, want []byte) {
 // A part sent twice, with other bytes and another length the second time,
 // is the second send in the object: completion goes by the recorded ETag,
 // whatever the server's part listing holds (SeaweedFS lists both sends).
-func testResentPart(t *testing.T, srv *server, cfg s3store.Config) {
+func testResentPart(t *testing.T, srv *s3test.Server, cfg s3store.Config) {
 	ctx := context.Background()
 	s := open(t, cfg)
 	u := mustCreate(t, s)
@@ -114,7 +115,7 @@ func testResentPart(t *testing.T, srv *server, cfg s3store.Config) {
 	last := blobtest.Payload(3, 1000)
 	p2 := mustWrite(t, s, u, 2, last)
 	k := cfg.Prefix + u.Key
-	if parts, err := srv.client.ListParts(ctx, &s3.ListPartsInput{Bucket: &cfg.Bucket, Key: &k, UploadId: &u.ID}); err == nil {
+	if parts, err := srv.Client.ListParts(ctx, &s3.ListPartsInput{Bucket: &cfg.Bucket, Key: &k, UploadId: &u.ID}); err == nil {
 		var listed []string
 		for _, p := range parts.Parts {
 			listed = append(listed, fmt.Sprintf("%d (%d bytes, ETag %s)", aws.ToInt32(p.PartNumber), aws.ToInt64(p.Size), aws.ToString(p.ETag)))
@@ -311,7 +312,7 @@ func testRangedReads(t *testing.T, cfg s3store.Config) {
 
 // An upload nobody completes or aborts is listed by ListMultipart, with
 // its start time; List does not show it, and an abort removes it.
-func testListMultipartAfterAbandon(t *testing.T, srv *server, cfg s3store.Config) {
+func testListMultipartAfterAbandon(t *testing.T, srv *s3test.Server, cfg s3store.Config) {
 	ctx := context.Background()
 	s := open(t, cfg)
 	began := time.Now()
@@ -383,7 +384,7 @@ func testCompleteIsIdempotent(t *testing.T, s *s3store.Store) {
 
 // Aborting an upload deletes the objects adopted as its parts, and the
 // parts written aside (equal-part mode): nothing is left in the bucket.
-func testAbortDeletesAdopted(t *testing.T, srv *server, cfg s3store.Config) {
+func testAbortDeletesAdopted(t *testing.T, srv *s3test.Server, cfg s3store.Config) {
 	ctx := context.Background()
 	s := open(t, cfg)
 	u := mustCreate(t, s)

@@ -12,12 +12,13 @@ import (
 	"github.com/uplink-video/uplink/store/blob"
 	"github.com/uplink-video/uplink/store/blob/blobtest"
 	"github.com/uplink-video/uplink/store/blob/s3store"
+	"github.com/uplink-video/uplink/store/blob/s3store/s3test"
 )
 
 // In the equal-part mode, parts of unequal sizes (written, adopted, sent
 // again) make an object whose parts, but the last, are all of one size,
 // as R2 requires; and nothing is left behind but the object.
-func testUnequalParts(t *testing.T, srv *server, equal func(*testing.T) s3store.Config) {
+func testUnequalParts(t *testing.T, srv *s3test.Server, equal func(*testing.T) s3store.Config) {
 	for _, tt := range []struct {
 		description string
 		sizes       []int64 // The parts' sizes, in order.
@@ -84,11 +85,11 @@ func testUnequalParts(t *testing.T, srv *server, equal func(*testing.T) s3store.
 
 // checkPartSizes checks, with HEAD requests for each part of the object
 // k, that its parts hold size bytes each but the last.
-func checkPartSizes(t *testing.T, srv *server, bucket, k string, total, size int64) {
+func checkPartSizes(t *testing.T, srv *s3test.Server, bucket, k string, total, size int64) {
 	t.Helper()
 	ctx := context.Background()
 	head := func(n int32) (*s3.HeadObjectOutput, error) {
-		return srv.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &bucket, Key: &k, PartNumber: &n})
+		return srv.Client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &bucket, Key: &k, PartNumber: &n})
 	}
 	first, err := head(1)
 	if err != nil || first.PartsCount == nil {

@@ -184,6 +184,15 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	return s, nil
 }
 
+// Ping checks that the bucket answers with the store's credentials (for
+// uplink's /readyz).
+func (s *Store) Ping(ctx context.Context) error {
+	if _, err := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &s.bucket}); err != nil {
+		return fmt.Errorf("s3store: bucket %s: %w", s.bucket, err)
+	}
+	return nil
+}
+
 // Limits of S3's multipart uploads.
 const (
 	// minPartSize is the smallest part but the last.

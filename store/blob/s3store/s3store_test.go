@@ -6,15 +6,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/uplink-video/uplink/store/blob"
 	"github.com/uplink-video/uplink/store/blob/blobtest"
 	"github.com/uplink-video/uplink/store/blob/s3store"
+	"github.com/uplink-video/uplink/store/blob/s3store/s3test"
 )
 
 // TestVersitygw runs the contract and the S3 cases on versitygw's posix
 // backend, in both modes.
 func TestVersitygw(t *testing.T) {
-	srv := startVersitygw(t)
+	srv := s3test.Versitygw(t)
 	runAll(t, srv)
 	runEqualParts(t, srv)
 }
@@ -23,31 +25,31 @@ func TestVersitygw(t *testing.T) {
 // mini"), in both modes. Its part listing keeps a part written twice
 // twice (see testResentPart).
 func TestSeaweedFS(t *testing.T) {
-	srv := startSeaweedFS(t)
+	srv := s3test.SeaweedFS(t)
 	runAll(t, srv)
 	runEqualParts(t, srv)
 }
 
 // runAll runs the contract and the S3 cases on srv, in the plain mode.
-func runAll(t *testing.T, srv *server) {
+func runAll(t *testing.T, srv *s3test.Server) {
 	t.Run("Contract", func(t *testing.T) {
-		blobtest.Run(t, func(t *testing.T) blob.Store { return open(t, srv.config(t)) })
+		blobtest.Run(t, func(t *testing.T) blob.Store { return open(t, srv.Config(t)) })
 	})
-	t.Run("ResentPart", func(t *testing.T) { testResentPart(t, srv, srv.config(t)) })
-	t.Run("UnknownLengthPut", func(t *testing.T) { testUnknownLengthPut(t, open(t, srv.config(t))) })
-	t.Run("RangedReads", func(t *testing.T) { testRangedReads(t, srv.config(t)) })
-	t.Run("ListMultipartAfterAbandon", func(t *testing.T) { testListMultipartAfterAbandon(t, srv, srv.config(t)) })
-	t.Run("CompleteIsIdempotent", func(t *testing.T) { testCompleteIsIdempotent(t, open(t, srv.config(t))) })
-	t.Run("AbortDeletesAdoptedObjects", func(t *testing.T) { testAbortDeletesAdopted(t, srv, srv.config(t)) })
-	t.Run("OnlyKeysUnderThePrefix", func(t *testing.T) { testOnlyKeysUnderThePrefix(t, srv, srv.config(t)) })
+	t.Run("ResentPart", func(t *testing.T) { testResentPart(t, srv, srv.Config(t)) })
+	t.Run("UnknownLengthPut", func(t *testing.T) { testUnknownLengthPut(t, open(t, srv.Config(t))) })
+	t.Run("RangedReads", func(t *testing.T) { testRangedReads(t, srv.Config(t)) })
+	t.Run("ListMultipartAfterAbandon", func(t *testing.T) { testListMultipartAfterAbandon(t, srv, srv.Config(t)) })
+	t.Run("CompleteIsIdempotent", func(t *testing.T) { testCompleteIsIdempotent(t, open(t, srv.Config(t))) })
+	t.Run("AbortDeletesAdoptedObjects", func(t *testing.T) { testAbortDeletesAdopted(t, srv, srv.Config(t)) })
+	t.Run("OnlyKeysUnderThePrefix", func(t *testing.T) { testOnlyKeysUnderThePrefix(t, srv, srv.Config(t)) })
 }
 
 // runEqualParts runs the contract and the cases that differ in the
 // equal-part mode (Config.EqualParts) on srv.
-func runEqualParts(t *testing.T, srv *server) {
+func runEqualParts(t *testing.T, srv *s3test.Server) {
 	t.Run("EqualParts", func(t *testing.T) {
 		equal := func(t *testing.T) s3store.Config {
-			cfg := srv.config(t)
+			cfg := srv.Config(t)
 			cfg.EqualParts = true
 			return cfg
 		}
@@ -103,22 +105,37 @@ func TestParseURL(t *testing.T) {
 
 // New refuses a bucket it cannot reach, rather than failing later.
 func TestNewChecksTheBucket(t *testing.T) {
-	srv := startVersitygw(t)
-	cfg := srv.config(t)
+	srv := s3test.Versitygw(t)
+	cfg := srv.Config(t)
 	cfg.Bucket = "no-such-bucket"
 	if _, err := s3store.New(context.Background(), cfg); err == nil {
 		t.Error("New with a missing bucket succeeded")
 	}
-	cfg = srv.config(t)
+	cfg = srv.Config(t)
 	cfg.SecretKey = "wrong"
 	if _, err := s3store.New(context.Background(), cfg); err == nil {
 		t.Error("New with a wrong secret key succeeded")
+	}
+	// Ping answers while the bucket is there, and fails once it is gone.
+	cfg = srv.Config(t)
+	st, err := s3store.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Ping(context.Background()); err != nil {
+		t.Errorf("Ping: %v", err)
+	}
+	if _, err := srv.Client.DeleteBucket(context.Background(), &s3.DeleteBucketInput{Bucket: &cfg.Bucket}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Ping(context.Background()); err == nil {
+		t.Error("Ping of a deleted bucket succeeded")
 	}
 }
 
 // testOnlyKeysUnderThePrefix checks that the store lists only blob keys
 // directly under its prefix, and refuses keys that could leave it.
-func testOnlyKeysUnderThePrefix(t *testing.T, srv *server, cfg s3store.Config) {
+func testOnlyKeysUnderThePrefix(t *testing.T, srv *s3test.Server, cfg s3store.Config) {
 	ctx := context.Background()
 	s := open(t, cfg)
 	for _, k := range []string{"elsewhere/ABCDEFGH", "ABCDEFGH", cfg.Prefix + "folder/ABCDEFGH", cfg.Prefix + "not-a-key.txt"} {

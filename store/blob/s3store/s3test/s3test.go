@@ -1,9 +1,10 @@
-package s3store_test
-
-// The S3 servers the tests run against, each started by the test that
-// needs it, on free loopback ports, with its data in a temporary
-// directory. .ci/s3servers builds them into a cache; TestMain finds them
-// there, or where UPLINK_TEST_VERSITYGW and UPLINK_TEST_WEED point.
+// Package s3test starts real S3-compatible servers for tests, each on free
+// loopback ports with its data in a temporary directory, until the test
+// ends: versitygw (posix backend) and SeaweedFS ("weed mini").
+// .ci/s3servers builds both into a cache keyed by version; the servers are
+// found there, or where UPLINK_TEST_VERSITYGW and UPLINK_TEST_WEED point. A
+// test that needs a missing server is skipped, and fails under CI=true.
+package s3test
 
 import (
 	"context"
@@ -32,72 +33,60 @@ const (
 
 // Credentials of the servers' one account.
 const (
-	accessKey = "uplinktest"
-	secretKey = "uplinktestsecret"
+	AccessKey = "uplinktest"
+	SecretKey = "uplinktestsecret"
 )
 
-// binaries are the server programs found, "" for one that is missing.
-type binaries struct {
-	versitygw, weed string
-	// ci is set under CI=true, where a missing server fails the tests
-	// instead of skipping them.
-	ci bool
-}
-
-// servers is set by TestMain, before any test runs, and only read after.
-var servers binaries
-
-func TestMain(m *testing.M) {
-	cache, _ := os.UserCacheDir()
-	find := func(env, dir, name string) string {
-		if p := os.Getenv(env); p != "" {
-			return p
-		}
-		p := filepath.Join(cache, "uplink-ci", dir, name)
-		if _, err := os.Stat(p); err != nil {
-			return ""
-		}
+// find returns the path of a server program: where the environment
+// variable env points, or its place in .ci/s3servers's cache; "" if it is
+// in neither.
+func find(env, dir, name string) string {
+	if p := os.Getenv(env); p != "" {
 		return p
 	}
-	servers = binaries{
-		versitygw: find("UPLINK_TEST_VERSITYGW", "versitygw-"+versitygwVersion, "versitygw"),
-		weed:      find("UPLINK_TEST_WEED", "seaweedfs-"+seaweedfsVersion, "weed"),
-		ci:        os.Getenv("CI") == "true",
+	cache, _ := os.UserCacheDir()
+	p := filepath.Join(cache, "uplink-ci", dir, name)
+	if _, err := os.Stat(p); err != nil {
+		return ""
 	}
-	os.Exit(m.Run())
+	return p
 }
 
-// need returns the binary path, or skips the test (fails it under CI)
-// when there is none.
-func need(t *testing.T, path, name, env string) string {
+// need returns the program's path, or skips the test (fails it under
+// CI=true, where the S3 tests must run) when there is none.
+func need(t testing.TB, path, name, env string) string {
 	t.Helper()
 	if path != "" {
 		return path
 	}
 	msg := fmt.Sprintf("%s not found: run .ci/s3servers to build it into the cache, or set %s to its path", name, env)
-	if servers.ci {
+	if os.Getenv("CI") == "true" {
 		t.Fatal(msg + " (CI=true: the S3 tests must run)")
 	}
 	t.Skip(msg)
 	return ""
 }
 
-// server is a running S3 server.
-type server struct {
-	endpoint string
-	client   *s3.Client
-	buckets  atomic.Int64
+// Server is a running S3 server.
+type Server struct {
+	// Endpoint is its base URL, http://127.0.0.1:PORT.
+	Endpoint string
+	// Client reaches it with the account's credentials, to look behind
+	// a store.
+	Client  *s3.Client
+	buckets atomic.Int64
 }
 
-// config returns a Config for a new, empty bucket of the server.
-func (s *server) config(t *testing.T) s3store.Config {
+// Config returns a Config for a new, empty bucket of the server, with
+// the prefix "blobs/".
+func (s *Server) Config(t testing.TB) s3store.Config {
 	t.Helper()
 	bucket := fmt.Sprintf("uplink-%d", s.buckets.Add(1))
 	ctx := context.Background()
 	var err error
 	// A server that has just started may still be setting itself up.
 	for deadline := time.Now().Add(30 * time.Second); ; {
-		_, err = s.client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &bucket})
+		_, err = s.Client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &bucket})
 		if err == nil || time.Now().After(deadline) {
 			break
 		}
@@ -109,10 +98,10 @@ func (s *server) config(t *testing.T) s3store.Config {
 	return s3store.Config{
 		Bucket:    bucket,
 		Prefix:    "blobs/",
-		Endpoint:  s.endpoint,
+		Endpoint:  s.Endpoint,
 		Region:    "us-east-1",
-		AccessKey: accessKey,
-		SecretKey: secretKey,
+		AccessKey: AccessKey,
+		SecretKey: SecretKey,
 		PathStyle: true,
 	}
 }
@@ -124,7 +113,7 @@ func rawClient(endpoint string) *s3.Client {
 		BaseEndpoint: aws.String(endpoint),
 		UsePathStyle: true,
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: accessKey, SecretAccessKey: secretKey}, nil
+			return aws.Credentials{AccessKeyID: AccessKey, SecretAccessKey: SecretKey}, nil
 		}),
 		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
@@ -133,7 +122,7 @@ func rawClient(endpoint string) *s3.Client {
 
 // freePorts returns n loopback ports that were free a moment ago. The
 // listeners are held until all are picked, so the n differ.
-func freePorts(t *testing.T, n int) []int {
+func freePorts(t testing.TB, n int) []int {
 	t.Helper()
 	var ports []int
 	for range n {
@@ -150,7 +139,7 @@ func freePorts(t *testing.T, n int) []int {
 // start runs the server program with args until the test ends, and
 // waits until addr takes connections. Its output goes to a file in dir,
 // shown if the test fails.
-func start(t *testing.T, dir, addr string, bin string, args ...string) {
+func start(t testing.TB, dir, addr string, bin string, args ...string) {
 	t.Helper()
 	logPath := filepath.Join(dir, "server.log")
 	logFile, err := os.Create(logPath)
@@ -210,33 +199,33 @@ func tail(b []byte, n int) string {
 	return strings.TrimSpace(string(b))
 }
 
-// startVersitygw starts versitygw with its posix backend.
-func startVersitygw(t *testing.T) *server {
+// Versitygw starts versitygw with its posix backend, until the test ends.
+func Versitygw(t testing.TB) *Server {
 	t.Helper()
-	bin := need(t, servers.versitygw, "versitygw", "UPLINK_TEST_VERSITYGW")
+	bin := need(t, find("UPLINK_TEST_VERSITYGW", "versitygw-"+versitygwVersion, "versitygw"), "versitygw", "UPLINK_TEST_VERSITYGW")
 	dir := t.TempDir()
 	root := filepath.Join(dir, "root")
 	if err := os.Mkdir(root, 0o750); err != nil {
 		t.Fatal(err)
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(freePorts(t, 1)[0])
-	start(t, dir, addr, bin, "--access", accessKey, "--secret", secretKey, "--region", "us-east-1",
+	start(t, dir, addr, bin, "--access", AccessKey, "--secret", SecretKey, "--region", "us-east-1",
 		"--port", addr, "--quiet", "--keep-alive", "posix", root)
-	return &server{endpoint: "http://" + addr, client: rawClient("http://" + addr)}
+	return &Server{Endpoint: "http://" + addr, Client: rawClient("http://" + addr)}
 }
 
-// startSeaweedFS starts "weed mini": master, volume server, filer and
-// S3 gateway in one process, every port of its own, with telemetry, the
-// admin UI, WebDAV and the table catalogs off.
-func startSeaweedFS(t *testing.T) *server {
+// SeaweedFS starts "weed mini": master, volume server, filer and S3
+// gateway in one process, every port of its own, with telemetry, the
+// admin UI, WebDAV and the table catalogs off, until the test ends.
+func SeaweedFS(t testing.TB) *Server {
 	t.Helper()
-	bin := need(t, servers.weed, "weed (SeaweedFS)", "UPLINK_TEST_WEED")
+	bin := need(t, find("UPLINK_TEST_WEED", "seaweedfs-"+seaweedfsVersion, "weed"), "weed (SeaweedFS)", "UPLINK_TEST_WEED")
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	if err := os.Mkdir(data, 0o750); err != nil {
 		t.Fatal(err)
 	}
-	identities := fmt.Sprintf(`{"identities":[{"name":"uplink","credentials":[{"accessKey":%q,"secretKey":%q}],"actions":["Admin","Read","Write","List","Tagging"]}]}`, accessKey, secretKey)
+	identities := fmt.Sprintf(`{"identities":[{"name":"uplink","credentials":[{"accessKey":%q,"secretKey":%q}],"actions":["Admin","Read","Write","List","Tagging"]}]}`, AccessKey, SecretKey)
 	s3conf := filepath.Join(dir, "s3.json")
 	if err := os.WriteFile(s3conf, []byte(identities), 0o600); err != nil {
 		t.Fatal(err)
@@ -256,5 +245,5 @@ func startSeaweedFS(t *testing.T) *server {
 		"-webdav=false", "-admin.ui=false", "-admin.port.legacy=0",
 		"-s3.autoCreateBucket=false",
 	)
-	return &server{endpoint: "http://" + addr, client: rawClient("http://" + addr)}
+	return &Server{Endpoint: "http://" + addr, Client: rawClient("http://" + addr)}
 }
