@@ -28,7 +28,7 @@ const postgresBackupAdvice = `uplink backup copies a SQLite database, and this u
 Back it up with PostgreSQL's own tools while uplink runs, for example:
     pg_dump --format=custom --file=uplink.dump "$UPLINK_DATABASE"
 (restore with pg_restore), or with continuous archiving (pg_basebackup and WAL archiving).
-Either covers the metadata only: the uploaded files are in the blob store (the data directory's blobs/ folder); back that up alongside.`
+Either covers the metadata only: the uploaded files are in the blob store (the data directory's blobs/ folder, or the bucket of --blobs); back that up alongside.`
 
 // backup copies the database while uplink may be running.
 func backup(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
