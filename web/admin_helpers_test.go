@@ -48,7 +48,7 @@ type adminApp struct {
 	Blobs  *blob.Dir        // Where uploaded bytes are kept.
 	Clock  *storetest.Clock // The store's clock; starts at storetest.Epoch.
 	Echo   *echo.Echo       // The application, for walking its route table.
-	DBPath string           // The SQLite file, for tests that plant rows the app would refuse.
+	DSN    string           // The database, for tests that plant rows the app would refuse (storetest.RawDB).
 	// Client keeps the session cookie and does not follow redirects, so
 	// that tests see the redirects themselves.
 	Client *http.Client
@@ -105,7 +105,7 @@ func newAnonymousAppOn(t *testing.T, configure func(*web.Deps), wrap func(net.Li
 	}
 	return &adminApp{
 		URL: w.URL, Store: w.Store, Links: w.Links, Ingest: w.Ingest, Blobs: w.Blobs, Clock: w.Clock,
-		Echo: w.Echo, DBPath: w.DBPath,
+		Echo: w.Echo, DSN: w.DSN,
 		Client: newClient(t),
 	}
 }

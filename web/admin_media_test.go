@@ -28,7 +28,7 @@ func newProcessingAdminApp(t *testing.T) (*adminApp, *webtest.App) {
 	}
 	a := &adminApp{
 		URL: w.URL, Store: w.Store, Links: w.Links, Ingest: w.Ingest, Blobs: w.Blobs, Clock: w.Clock,
-		Echo: w.Echo, DBPath: w.DBPath, Client: newClient(t),
+		Echo: w.Echo, DSN: w.DSN, Client: newClient(t),
 	}
 	a.signIn(t)
 	return a, w
