@@ -112,3 +112,18 @@ func TestRedactDatabase(t *testing.T) {
 		t.Errorf("redactDatabase=%q, want=%q", got, want)
 	}
 }
+
+func TestCountRuns(t *testing.T) {
+	for _, tc := range []struct {
+		answers []string
+		want    string
+	}{
+		{nil, ""},
+		{[]string{"201"}, "201"},
+		{[]string{"503", "503", "502", "503", "201"}, "503 ×2, 502, 503, 201"},
+	} {
+		if got := countRuns(tc.answers); got != tc.want {
+			t.Errorf("countRuns(%q)=%q, want=%q", tc.answers, got, tc.want)
+		}
+	}
+}

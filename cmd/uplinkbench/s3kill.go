@@ -26,9 +26,12 @@ type S3Kill struct {
 	// sends the retry to another instance.
 	Seconds float64 `json:"secondsToContinue"`
 	// Attempts is how many times the client sent the part after the
-	// kill, and Answers the statuses it got, in order.
+	// kill, and Answers the statuses it got, in order, with runs of one
+	// status counted ("503 ×52, 201").
 	Attempts int    `json:"attempts"`
 	Answers  string `json:"answers"`
+	// Refusal is the body of the last answer that refused the part.
+	Refusal string `json:"lastRefusal,omitempty"`
 }
 
 // killRetryFor is how long the client keeps sending a cut part again.
@@ -114,18 +117,21 @@ func (s *s3bench) killRun(ctx context.Context, key string, size int64, rnd int) 
 				answers = append(answers, "error")
 			} else {
 				answers = append(answers, strconv.Itoa(resp.status))
+				if resp.status != 201 {
+					k.Refusal = clip(resp.body)
+				}
 			}
 			if id, err := directAnswer(resp, err, p, total); err == nil {
 				videoID = id
 				break
 			}
 			if time.Since(killed) > killRetryFor {
-				return fail(fmt.Errorf("part %d still not committed %v after the kill: answers %s", p, killRetryFor, strings.Join(answers, ", ")))
+				return fail(fmt.Errorf("part %d still not committed %v after the kill: answers %s", p, killRetryFor, countRuns(answers)))
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
 		k.Seconds = round(time.Since(killed).Seconds(), 3)
-		k.Answers = strings.Join(answers, ", ")
+		k.Answers = countRuns(answers)
 	}
 	if err := s.checkSource(ctx, &server{URL: c.URL}, videoID, size); err != nil {
 		return fail(err)
@@ -158,4 +164,23 @@ func sendHalf(host string, r request) (net.Conn, error) {
 	// that the kill finds the part's bytes on their way to S3.
 	time.Sleep(100 * time.Millisecond)
 	return c, nil
+}
+
+// countRuns joins answers with commas, writing a run of one answer
+// repeated n > 1 times as "answer ×n".
+func countRuns(answers []string) string {
+	var out []string
+	for i := 0; i < len(answers); {
+		j := i + 1
+		for j < len(answers) && answers[j] == answers[i] {
+			j++
+		}
+		if j-i > 1 {
+			out = append(out, fmt.Sprintf("%s ×%d", answers[i], j-i))
+		} else {
+			out = append(out, answers[i])
+		}
+		i = j
+	}
+	return strings.Join(out, ", ")
 }

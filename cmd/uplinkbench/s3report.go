@@ -231,6 +231,9 @@ func printS3(w io.Writer, r *S3Results) {
 	fmt.Fprintln(w, "\nSIGKILL of the instance receiving a part, halfway through its body:")
 	for _, k := range r.Kills {
 		fmt.Fprintf(w, "  round %d, %s: part %d/%d committed %.2f s after the kill, %d attempts (%s)\n", k.Round, s3ContenderName(k.Contender), k.Part, k.Parts, k.Seconds, k.Attempts, k.Answers)
+		if k.Refusal != "" {
+			fmt.Fprintf(w, "    last refusal: %s\n", strings.Join(strings.Fields(k.Refusal), " "))
+		}
 	}
 	for _, t := range r.Targets {
 		verdict := "met"
