@@ -16,15 +16,15 @@ type S3Results struct {
 	Machine     Machine `json:"machine"`
 	// Load is /proc/loadavg's 1, 5 and 15 minute figures at the start
 	// and at the end of the run: the machine is shared.
-	Load     [2]string `json:"loadAverage"`
-	Endpoint string    `json:"s3Endpoint"`
-	Started  bool      `json:"s3StartedByBench"` // versitygw, started by the run.
-	Sizes    []int64   `json:"sizes"`
-	Rounds   int       `json:"rounds"`
-	Skipped  string    `json:"skipped,omitempty"` // Why (u3) did not run.
-	Runs     []S3Round `json:"runs"`
-	Summary  []S3Summary
-	Kills    []S3Kill `json:"kills"`
+	Load     [2]string   `json:"loadAverage"`
+	Endpoint string      `json:"s3Endpoint"`
+	Started  bool        `json:"s3StartedByBench"` // versitygw, started by the run.
+	Sizes    []int64     `json:"sizes"`
+	Rounds   int         `json:"rounds"`
+	Skipped  string      `json:"skipped,omitempty"` // Why (u3) did not run.
+	Runs     []S3Round   `json:"runs"`
+	Summary  []S3Summary `json:"summary"`
+	Kills    []S3Kill    `json:"kills"`
 	// KillMedians is the median S3Kill.Seconds of each contender.
 	KillMedians map[string]float64 `json:"medianSecondsToContinue"`
 	Targets     []Target           `json:"targets"`
