@@ -6,11 +6,12 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"runtime"
+
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/uplink-video/uplink/store/media"
 	"github.com/uplink-video/uplink/web/account"
 )
 
@@ -338,7 +339,7 @@ func (f *serveFlags) processingConfig() (processingConfig, error) {
 		return c, fmt.Errorf("invalid --processing-memory %q: want a size of at least 256MiB, such as 4GiB", *f.procMemory)
 	}
 	if *f.procThreads == "auto" {
-		c.threads = max(1, runtime.NumCPU()-1)
+		c.threads = media.SpareCoreThreads()
 	} else if c.threads, err = strconv.Atoi(*f.procThreads); err != nil || c.threads < 1 || c.threads > 64 {
 		return c, fmt.Errorf("invalid --processing-threads %q: want auto or a number from 1 to 64", *f.procThreads)
 	}

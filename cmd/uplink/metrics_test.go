@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +32,17 @@ import (
 // of --metrics-addr.
 var metricsLine = regexp.MustCompile(`metrics, without authentication: (http://\S+/metrics)\n`)
 
+// metricsURL returns the --metrics-addr URL that a server started with
+// it gives in its welcome message.
+func metricsURL(t *testing.T, srv *server) string {
+	t.Helper()
+	m := metricsLine.FindStringSubmatch(srv.stdout.String())
+	if m == nil {
+		t.Fatalf("no metrics address in the welcome message:\n%s", srv.stdout)
+	}
+	return m[1]
+}
+
 // getMetrics gets a /metrics URL with an optional Authorization header
 // and returns the status and the body.
 func getMetrics(t *testing.T, client *http.Client, url, auth string) (int, string) {
@@ -48,11 +60,7 @@ func TestServeMetrics(t *testing.T) {
 	client := &http.Client{}
 	env := []string{"UPLINK_API_KEY=" + testKey}
 	srv := startServer(t, client, env, "--addr", "127.0.0.1:0", "--data", data, "--metrics-addr", "127.0.0.1:0")
-	m := metricsLine.FindStringSubmatch(srv.stdout.String())
-	if m == nil {
-		t.Fatalf("no metrics address in the welcome message:\n%s", srv.stdout)
-	}
-	metricsURL := m[1]
+	metricsURL := metricsURL(t, srv)
 	if strings.HasPrefix(metricsURL, srv.URL) {
 		t.Fatalf("metrics served at %s, on the main address %s", metricsURL, srv.URL)
 	}
@@ -107,6 +115,17 @@ func TestServeMetrics(t *testing.T) {
 		if s[name] == nil {
 			t.Errorf("no %s in the scrape", name)
 		}
+	}
+	// The database's pools: SQLite's one writer connection and its
+	// readers, each with its figures.
+	if got, want := s.LabelValues("go_sql_max_open_connections", "db_name"), []string{"read", "write"}; !slices.Equal(got, want) {
+		t.Errorf("pools in go_sql_max_open_connections: %v, want=%v", got, want)
+	}
+	if got := s.Value(t, "go_sql_max_open_connections", "db_name", "write"); got != 1 {
+		t.Errorf("go_sql_max_open_connections{db_name=write}=%v, want=1: SQLite takes one writer", got)
+	}
+	if s.Has("uplink_s3_requests_total") {
+		t.Error("uplink_s3_requests_total served without a bucket")
 	}
 	for _, secret := range []string{videoID, linkVideoID, linkID, testKey} {
 		if strings.Contains(body, secret) {

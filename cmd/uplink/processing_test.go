@@ -2,10 +2,11 @@ package main
 
 import (
 	"io"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/uplink-video/uplink/store/media"
 )
 
 // TestProcessingSettings reads the processing settings from flags and the
@@ -17,7 +18,7 @@ func TestProcessingSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := processingConfig{ffmpegDir: "/opt/ffmpeg/bin", workers: 2, previews: "all", timeout: 2 * time.Hour, memory: 4 << 30, threads: max(1, runtime.NumCPU()-1)}
+	want := processingConfig{ffmpegDir: "/opt/ffmpeg/bin", workers: 2, previews: "all", timeout: 2 * time.Hour, memory: 4 << 30, threads: media.SpareCoreThreads()}
 	if c.processing != want {
 		t.Errorf("processing=%+v, want=%+v", c.processing, want)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/uplink-video/uplink/store/blob/s3store/s3test"
+	"github.com/uplink-video/uplink/web/metrics/metricstest"
 )
 
 // uplink serve with its bytes in an S3 bucket (versitygw, started by the
@@ -37,7 +38,8 @@ func TestServeOnS3(t *testing.T) {
 		"AWS_ACCESS_KEY_ID=" + s3test.AccessKey, "AWS_SECRET_ACCESS_KEY=" + s3test.SecretKey,
 	}
 	args := []string{"--data", dir, "--blobs", "s3://" + bucket + "/uplink", "--s3-path-style", "--chunk-size", "5MiB"}
-	srv := startServer(t, client, env, append([]string{"--addr", "127.0.0.1:0"}, args...)...)
+	srv := startServer(t, client, env, append([]string{"--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"}, args...)...)
+	metricsLink := metricsURL(t, srv)
 	auth := basicAuth(key)
 
 	// 12 MiB in three parts, videoId after the file, as the Node client
@@ -107,6 +109,24 @@ func TestServeOnS3(t *testing.T) {
 	check(srv.URL)
 	if status, body := do(t, client, "GET", srv.URL+"/readyz", "", nil); status != http.StatusOK || !strings.Contains(string(body), "blob store: ok") {
 		t.Errorf("/readyz: %d %q, want 200 with the bucket checked", status, body)
+	}
+	// The metrics count the bucket's calls: each of the link's parts is
+	// one UploadPart; each of the API's is written as an object and then
+	// adopted as a part (PutObject, UploadPartCopy), as the length of a
+	// part inside a multipart body is not known before it is read; each
+	// upload has one completion.
+	_, scrape := getMetrics(t, client, metricsLink, "")
+	s := metricstest.Parse(t, strings.NewReader(scrape))
+	for _, tt := range []struct {
+		operation string
+		atLeast   float64
+	}{{"UploadPart", 3}, {"PutObject", 3}, {"UploadPartCopy", 3}, {"CompleteMultipartUpload", 2}, {"HeadBucket", 2}, {"GetObject", 4}} {
+		if got := s.Value(t, "uplink_s3_requests_total", "operation", tt.operation, "outcome", "ok"); got < tt.atLeast {
+			t.Errorf("uplink_s3_requests_total{operation=%s,outcome=ok}=%v, want at least %v", tt.operation, got, tt.atLeast)
+		}
+	}
+	if !s.Has("uplink_s3_request_duration_seconds", "operation", "UploadPart") {
+		t.Error("no uplink_s3_request_duration_seconds{operation=UploadPart} in the scrape")
 	}
 
 	// The bucket holds the two sources under the prefix, and no upload

@@ -69,11 +69,18 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := m.listen(); err != nil {
 		return err
 	}
+	// One registry per server, passed down: no global collectors. The
+	// bucket's client reports to it from its first call.
+	m.metrics = newMetrics()
+	if s3 := m.cfg.storage.s3; s3 != nil {
+		s3.Observe = m.metrics.S3Request()
+	}
 	st, blobs, fresh, err := openData(ctx, m.cfg.backendConfig)
 	if err != nil {
 		return err
 	}
 	m.store, m.blobs, m.fresh = st, blobs, fresh
+	m.metrics.WatchPools(st.Pools())
 	m.buildServices()
 	if err := m.recover(ctx); err != nil {
 		return err
@@ -116,8 +123,6 @@ func (m *Main) listen() error {
 // buildServices builds the services over the data: the webhooks first,
 // since the upload service and the links announce to them.
 func (m *Main) buildServices() {
-	// One registry per server, passed down: no global collectors.
-	m.metrics = newMetrics()
 	m.metrics.WatchState(storeState(m.store))
 	m.cleanup = m.metrics.Cleanup()
 	// Webhooks refuse private and loopback targets: whoever can add an

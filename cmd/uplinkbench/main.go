@@ -5,6 +5,10 @@
 //
 //	go run ./cmd/uplinkbench [--dir DIR] [--rounds N] [--sizes 1GiB,2GiB] [--json] [--quick] [--uplink PATH] [--tusd PATH] [--keep-logs]
 //	go run ./cmd/uplinkbench --media [--media-upload 512MiB] [--dir DIR] [--json]
+//	go run ./cmd/uplinkbench --s3 [--s3-endpoint URL] [--database postgres://...] [--rounds N] [--sizes 256MiB] [--json]
+//
+// With --s3 it measures uplink with its bytes in S3 instead, against the
+// same S3 server written directly (see s3bench.go).
 //
 // The disk under test is often shared, and its speed can change several
 // times over within minutes. The four contenders therefore run side by
@@ -94,7 +98,7 @@ type bench struct {
 	keepLogs bool
 }
 
-const usage = "Usage: go run ./cmd/uplinkbench [--dir DIR] [--rounds N] [--sizes 1GiB,2GiB] [--json] [--quick] [--uplink PATH] [--tusd PATH] [--keep-logs]\n       go run ./cmd/uplinkbench --media [--media-upload 512MiB] [--dir DIR] [--json]"
+const usage = "Usage: go run ./cmd/uplinkbench [--dir DIR] [--rounds N] [--sizes 1GiB,2GiB] [--json] [--quick] [--uplink PATH] [--tusd PATH] [--keep-logs]\n       go run ./cmd/uplinkbench --media [--media-upload 512MiB] [--dir DIR] [--json]\n       go run ./cmd/uplinkbench --s3 [--s3-endpoint URL] [--database postgres://...] [--rounds N] [--sizes 256MiB] [--json]"
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("uplinkbench", flag.ContinueOnError)
@@ -109,6 +113,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	keepLogs := fs.Bool("keep-logs", false, "keep the servers' logs (their output) in the work directory, and say where")
 	mediaBench := fs.Bool("media", false, "run the processing benchmark instead of the upload rounds: probe and thumbnail of a generated 1 GiB 1080p file, preview speed, and an upload alone and beside a preview (needs ffmpeg)")
 	mediaUpload := fs.String("media-upload", "512MiB", "size of the upload the processing benchmark makes alone and beside a preview")
+	s3Mode := fs.Bool("s3", false, "run the object storage benchmark instead: direct S3 multipart ((s1) one part at a time, (s4) four) against uplink with --blobs on the same server ((u1) one instance, (u3) three behind a proxy), interleaved; default sizes 1GiB, or 256MiB with --quick")
+	s3Endpoint := fs.String("s3-endpoint", "", "with --s3: the S3 server to use, with credentials and region from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION (default: start versitygw from .ci/s3servers's cache)")
+	database := fs.String("database", "", "with --s3: the PostgreSQL database that the 3 instances of (u3) share (default: (u3) is skipped)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "%s\n\n", usage)
 		fs.PrintDefaults()
@@ -128,6 +135,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("--rounds %d: need at least 1", *rounds)
 		}
 		b.sz.Rounds = *rounds
+	}
+	if *s3Mode && *sizeList == "" {
+		b.sz.Sizes = []int64{1 << 30}
+		if *quick {
+			b.sz.Sizes = []int64{256 << 20}
+		}
+	}
+	if err := checkDatabaseURL(*database); err != nil {
+		return err
+	}
+	if !*s3Mode && (*s3Endpoint != "" || *database != "") {
+		return errors.New("--s3-endpoint and --database go with --s3")
 	}
 	if *sizeList != "" {
 		var err error
@@ -165,6 +184,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		res.Machine = describeMachine(*dir, b.bin)
 		return printMedia(stdout, res, *asJSON)
+	}
+	if *s3Mode {
+		start := time.Now()
+		res, err := b.runS3(ctx, s3Options{endpoint: *s3Endpoint, database: *database})
+		if err != nil {
+			return err
+		}
+		res.WallSeconds = round(time.Since(start).Seconds(), 0)
+		res.Machine = describeMachine(*dir, b.bin)
+		res.Command = strings.TrimSpace("go run ./cmd/uplinkbench " + strings.Join(redactDatabase(args), " "))
+		res.Targets = s3Targets(res)
+		if *asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(res)
+		}
+		printS3(stdout, res)
+		return nil
 	}
 	if b.tusd == "" {
 		cache, err := os.UserCacheDir()

@@ -203,7 +203,7 @@ func (b *bench) prepare(key string, s *server, size int64) (prepared, error) {
 			return sent{waits: waits, check: func(ctx context.Context) error { return b.checkSource(ctx, s, id, size) }}, err
 		}, nil
 	case link:
-		linkURL, err := b.createLink(s)
+		linkURL, err := b.createLink(s, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -233,10 +233,14 @@ func (b *bench) prepare(key string, s *server, size int64) (prepared, error) {
 }
 
 // createLink mints a link with "uplink link create" on the server's data
-// directory, open to any number of uploads of any type.
-func (b *bench) createLink(s *server) (string, error) {
-	cmd := exec.Command(b.bin, "link", "create", "--data", s.Data, "--public-url", s.URL,
-		"--label", "uplinkbench", "--ttl", "never", "--max-uploads", "0", "--types", "any")
+// directory, open to any number of uploads of any type. env and extra
+// are what the server was started with besides its data directory (its
+// storage settings).
+func (b *bench) createLink(s *server, env []string, extra ...string) (string, error) {
+	args := append([]string{"link", "create", "--data", s.Data, "--public-url", s.URL,
+		"--label", "uplinkbench", "--ttl", "never", "--max-uploads", "0", "--types", "any"}, extra...)
+	cmd := exec.Command(b.bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -35,14 +35,26 @@ type MediaResults struct {
 	// file; PreviewSpeed is source seconds per wall second.
 	PreviewSeconds float64 `json:"previewSeconds"`
 	PreviewSpeed   float64 `json:"previewSpeed"`
-	// UploadIdle and UploadDuringPreview are one upload of UploadBytes
-	// through POST /upload to a fresh server, alone and while a preview
-	// is being made on the same machine.
-	UploadBytes       int64   `json:"uploadBytes"`
-	UploadIdleMiBps   float64 `json:"uploadIdleMiBps"`
-	UploadDuringMiBps float64 `json:"uploadDuringPreviewMiBps"`
-	// Rounds are each round's MiB/s: alone, then beside a preview.
-	Rounds [][2]float64 `json:"rounds"`
+	// UploadBytes is the size of one upload through POST /upload to a
+	// fresh server, made alone and while a preview is being made on the
+	// same machine, in each round.
+	UploadBytes int64        `json:"uploadBytes"`
+	Rounds      []MediaRound `json:"rounds"`
+	// SpareThreads is uplink's default --processing-threads here.
+	SpareThreads int `json:"spareThreads"`
+	// FFmpegThreadsRatio and SpareThreadsRatio are the medians of the
+	// rounds' ratios of the upload's speed beside a preview to its speed
+	// alone: with ffmpeg choosing its threads, and with SpareThreads.
+	FFmpegThreadsRatio float64 `json:"ffmpegThreadsRatio"`
+	SpareThreadsRatio  float64 `json:"spareThreadsRatio"`
+}
+
+// MediaRound is one round's upload speeds, in MiB/s: alone, beside a
+// preview on ffmpeg's own thread count, and beside one on SpareThreads.
+type MediaRound struct {
+	Alone         float64 `json:"alone"`
+	FFmpegThreads float64 `json:"ffmpegThreads"`
+	SpareThreads  float64 `json:"spareThreads"`
 }
 
 // mediaRounds is how many rounds of uploads alone and beside a preview
@@ -113,46 +125,76 @@ func (b *bench) runMedia(ctx context.Context, uploadSize int64) (*MediaResults, 
 	if b.sums, err = generate(b.src, uploadSize, []int64{uploadSize}); err != nil {
 		return nil, err
 	}
-	// Rounds of an upload alone and an upload beside a preview, in turn,
-	// so that a shared disk whose speed drifts weighs on both alike; the
-	// medians are reported, with every round's figures.
-	var idle, during []float64
+	// Each round uploads alone, then beside a preview made with ffmpeg's
+	// own thread count (about one and a half per core, uplink's setting
+	// before --processing-threads), then beside one made with uplink's
+	// default (one core left free), so that a shared disk whose speed
+	// drifts weighs on all three alike. Each ratio is taken within its
+	// round; the medians of those ratios are reported.
+	spare := media.SpareCoreThreads()
+	res.SpareThreads = spare
+	contenders := []*media.Tool{nil, tool, nil}
+	if contenders[2], err = media.Find(media.Config{Threads: spare}); err != nil {
+		return nil, err
+	}
+	var ffmpegRatios, spareRatios []float64
 	for r := range mediaRounds {
-		b.logf("round %d/%d: upload of %s alone", r+1, mediaRounds, human(uploadSize))
-		run, err := b.measureServer(ctx, direct, uploadSize, 1)
-		if err != nil {
-			return nil, err
+		var rd MediaRound
+		for i, t := range contenders {
+			mibps, err := b.uploadBeside(ctx, direct, uploadSize, t, src, info)
+			if err != nil {
+				return nil, err
+			}
+			switch i {
+			case 0:
+				rd.Alone = round(mibps, 0)
+			case 1:
+				rd.FFmpegThreads = round(mibps, 0)
+			case 2:
+				rd.SpareThreads = round(mibps, 0)
+			}
 		}
-		idle = append(idle, run.MiBps)
-
-		b.logf("round %d/%d: upload of %s while a preview is being made", r+1, mediaRounds, human(uploadSize))
-		pctx, cancel := context.WithCancel(ctx)
-		var wg sync.WaitGroup
-		var ended time.Time
-		wg.Go(func() {
-			_ = tool.Preview(pctx, src, info, filepath.Join(b.work, "preview2.mp4"))
-			ended = time.Now()
-		})
-		// Let ffmpeg get going (and take both cores) first.
-		time.Sleep(3 * time.Second)
-		run, err = b.measureServer(ctx, direct, uploadSize, 1)
-		stopped := time.Now()
-		cancel()
-		wg.Wait()
-		if err != nil {
-			return nil, err
-		}
-		if ended.Before(stopped) {
-			return nil, fmt.Errorf("the preview ended before the upload did: use a smaller --media-upload")
-		}
-		during = append(during, run.MiBps)
-		b.logf("round %d/%d: %.0f MiB/s alone, %.0f MiB/s beside a preview", r+1, mediaRounds, idle[r], during[r])
+		b.logf("round %d/%d: %.0f MiB/s alone, %.0f MiB/s beside a preview on ffmpeg's threads, %.0f MiB/s beside one on %d threads",
+			r+1, mediaRounds, rd.Alone, rd.FFmpegThreads, rd.SpareThreads, spare)
+		ffmpegRatios = append(ffmpegRatios, rd.FFmpegThreads/rd.Alone)
+		spareRatios = append(spareRatios, rd.SpareThreads/rd.Alone)
+		res.Rounds = append(res.Rounds, rd)
 	}
-	res.UploadIdleMiBps, res.UploadDuringMiBps = round(median(idle), 0), round(median(during), 0)
-	for r := range idle {
-		res.Rounds = append(res.Rounds, [2]float64{round(idle[r], 0), round(during[r], 0)})
-	}
+	res.FFmpegThreadsRatio = round(median(ffmpegRatios), 2)
+	res.SpareThreadsRatio = round(median(spareRatios), 2)
 	return res, nil
+}
+
+// uploadBeside uploads the benchmark's file once and returns its MiB/s:
+// alone when preview is nil, else while preview makes a preview of src.
+func (b *bench) uploadBeside(ctx context.Context, key string, size int64, preview *media.Tool, src string, info media.Info) (float64, error) {
+	if preview == nil {
+		run, err := b.measureServer(ctx, key, size, 1)
+		if err != nil {
+			return 0, err
+		}
+		return run.MiBps, nil
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	var ended time.Time
+	wg.Go(func() {
+		_ = preview.Preview(pctx, src, info, filepath.Join(b.work, "preview2.mp4"))
+		ended = time.Now()
+	})
+	// Let ffmpeg get going (and take its cores) first.
+	time.Sleep(3 * time.Second)
+	run, err := b.measureServer(ctx, key, size, 1)
+	stopped := time.Now()
+	cancel()
+	wg.Wait()
+	if err != nil {
+		return 0, err
+	}
+	if ended.Before(stopped) {
+		return 0, fmt.Errorf("the preview ended before the upload did: use a smaller --media-upload")
+	}
+	return run.MiBps, nil
 }
 
 // dropCache asks the kernel to drop a file's pages from the page cache.
@@ -178,10 +220,11 @@ func printMedia(w io.Writer, r *MediaResults, asJSON bool) error {
 	fmt.Fprintf(w, "  probe:     %.2f s\n", r.ProbeSeconds)
 	fmt.Fprintf(w, "  thumbnail: %.2f s\n", r.ThumbnailSeconds)
 	fmt.Fprintf(w, "  preview:   %.1f s for %.0f s of video: %.2f source seconds per second\n", r.PreviewSeconds, r.SourceSeconds, r.PreviewSpeed)
-	fmt.Fprintf(w, "  upload of %s, median of %d rounds: %.0f MiB/s alone, %.0f MiB/s while a preview is made (%.0f%%)\n",
-		human(r.UploadBytes), len(r.Rounds), r.UploadIdleMiBps, r.UploadDuringMiBps, 100*r.UploadDuringMiBps/r.UploadIdleMiBps)
+	fmt.Fprintf(w, "  upload of %s beside a preview, against the same upload alone, median of %d rounds' ratios:\n", human(r.UploadBytes), len(r.Rounds))
+	fmt.Fprintf(w, "    ffmpeg choosing its threads: %.2f\n", r.FFmpegThreadsRatio)
+	fmt.Fprintf(w, "    %d thread(s), uplink's default: %.2f\n", r.SpareThreads, r.SpareThreadsRatio)
 	for i, rd := range r.Rounds {
-		fmt.Fprintf(w, "    round %d: %.0f MiB/s alone, %.0f MiB/s beside a preview\n", i+1, rd[0], rd[1])
+		fmt.Fprintf(w, "    round %d: %.0f MiB/s alone, %.0f beside ffmpeg's threads, %.0f beside %d\n", i+1, rd.Alone, rd.FFmpegThreads, rd.SpareThreads, r.SpareThreads)
 	}
 	return nil
 }

@@ -41,19 +41,7 @@ func contenderName(key string) string {
 // contender exactly once: none always inherits the disk state (writeback
 // in progress, a warm or cold journal) that the same other one leaves
 // behind.
-func order(r int) []string {
-	keys := contenders()
-	n := len(keys)
-	out := make([]string, n)
-	for i := range n {
-		j := (i + 1) / 2 // Odd positions: 1, 2, 3, ...
-		if i > 0 && i%2 == 0 {
-			j = n - i/2 // Even positions: n-1, n-2, ...
-		}
-		out[i] = keys[(j+r)%n]
-	}
-	return out
-}
+func order(r int) []string { return williams(contenders(), r) }
 
 // Run is one timed upload (or, for (a), one timed write) of the test file.
 type Run struct {

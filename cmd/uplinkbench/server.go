@@ -49,8 +49,16 @@ type server struct {
 // startServer starts "uplink serve" on a free loopback port with its own
 // data directory, and waits until it announces its address.
 func startServer(ctx context.Context, bin, data, apiKey string, extra ...string) (*server, error) {
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--chunk-size", "16MiB"}, extra...)
-	env := []string{"UPLINK_API_KEY=" + apiKey, "UPLINK_ADMIN_PASSWORD=bench-admin-password-0123456789"}
+	return startUplink(ctx, bin, "127.0.0.1:0", data, apiKey, nil, extra...)
+}
+
+// startUplink starts "uplink serve" on addr with its own data directory,
+// env added to its environment and extra flags, and waits until it
+// announces its address. An instance restarted after a kill takes the
+// address it had, so that its clients reconnect to it.
+func startUplink(ctx context.Context, bin, addr, data, apiKey string, env []string, extra ...string) (*server, error) {
+	args := append([]string{"serve", "--addr", addr, "--data", data, "--chunk-size", "16MiB"}, extra...)
+	env = append([]string{"UPLINK_API_KEY=" + apiKey, "UPLINK_ADMIN_PASSWORD=bench-admin-password-0123456789"}, env...)
 	return startProcess(ctx, bin, args, env, data, func(line string) (string, bool) {
 		u, ok := strings.CutPrefix(line, "uplink is listening on ")
 		return strings.TrimSpace(u), ok
@@ -125,6 +133,13 @@ func (s *server) Stop() {
 		_ = s.cmd.Process.Kill()
 		<-s.done
 	}
+}
+
+// Kill kills the server with SIGKILL, as a crash or the kernel's OOM
+// killer would, and waits until it has exited.
+func (s *server) Kill() {
+	_ = s.cmd.Process.Kill()
+	<-s.done
 }
 
 // logTail returns the end of the server's log.

@@ -58,6 +58,9 @@ type response struct {
 	// handed to the kernel to the end of the response: for an upload
 	// part, how long the server took to make it durable and answer.
 	wait time.Duration
+	// took is the whole request as the client sees it, from its first
+	// byte to the end of its answer.
+	took time.Duration
 }
 
 // do sends r and returns the server's response.
@@ -69,6 +72,7 @@ func (k *rawConn) do(r request) (response, error) {
 		}
 		k.c, k.br = c.(*net.TCPConn), bufio.NewReader(c)
 	}
+	began := time.Now()
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\n", r.method, r.target, k.host)
 	r.header.Write(&b)
@@ -100,7 +104,7 @@ func (k *rawConn) do(r request) (response, error) {
 	}
 	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	out := response{status: resp.StatusCode, header: resp.Header, body: body, wait: time.Since(sent)}
+	out := response{status: resp.StatusCode, header: resp.Header, body: body, wait: time.Since(sent), took: time.Since(began)}
 	if resp.Close || err != nil || werr != nil {
 		k.Close()
 	}
@@ -117,53 +121,75 @@ const partSize = 16 << 20
 // "Content-Range: part n/N", and the videoId returned by part 1 in every
 // later part. It returns the video's ID and each part's wait.
 func uploadDirect(base, token string, file *os.File, size int64) (string, []time.Duration, error) {
+	id, resps, err := uploadDirectParts(base, token, file, size)
+	waits := make([]time.Duration, len(resps))
+	for i, r := range resps {
+		waits[i] = r.wait
+	}
+	return id, waits, err
+}
+
+// uploadDirectParts is uploadDirect, returning each part's response.
+func uploadDirectParts(base, token string, file *os.File, size int64) (string, []response, error) {
 	u, err := url.Parse(base)
 	if err != nil {
 		return "", nil, err
 	}
 	k := &rawConn{host: u.Host}
 	defer k.Close()
-	total := int((size + partSize - 1) / partSize)
+	total := partCount(size)
 	videoID := ""
-	waits := make([]time.Duration, 0, total)
+	resps := make([]response, 0, total)
 	for n := 1; n <= total; n++ {
-		off := int64(n-1) * partSize
-		var buf bytes.Buffer
-		mw := multipart.NewWriter(&buf)
-		if videoID != "" {
-			if err := mw.WriteField("videoId", videoID); err != nil {
-				return "", nil, err
-			}
-		}
-		if _, err := mw.CreateFormFile("file", "bench.bin"); err != nil {
+		resp, err := k.do(directPart(token, videoID, n, file, size))
+		if videoID, err = directAnswer(resp, err, n, total); err != nil {
 			return "", nil, err
 		}
-		head := bytes.Clone(buf.Bytes())
-		buf.Reset()
-		if err := mw.Close(); err != nil {
-			return "", nil, err
-		}
-		h := http.Header{}
-		h.Set("Content-Type", mw.FormDataContentType())
-		h.Set("Content-Range", "part "+strconv.Itoa(n)+"/"+strconv.Itoa(total))
-		resp, err := k.do(request{method: "POST", target: "/upload?token=" + url.QueryEscape(token),
-			header: h, head: head, tail: buf.Bytes(), file: file, off: off, size: min(partSize, size-off)})
-		if err != nil {
-			return "", nil, fmt.Errorf("part %d/%d: %w", n, total, err)
-		}
-		if resp.status != http.StatusCreated {
-			return "", nil, fmt.Errorf("part %d/%d: HTTP %d: %s", n, total, resp.status, clip(resp.body))
-		}
-		var v struct {
-			VideoID string `json:"videoId"`
-		}
-		if err := json.Unmarshal(resp.body, &v); err != nil || v.VideoID == "" {
-			return "", nil, fmt.Errorf("part %d/%d: no videoId in %s", n, total, clip(resp.body))
-		}
-		videoID = v.VideoID
-		waits = append(waits, resp.wait)
+		resps = append(resps, resp)
 	}
-	return videoID, waits, nil
+	return videoID, resps, nil
+}
+
+// partCount is the number of parts of an upload of size bytes.
+func partCount(size int64) int { return int((size + partSize - 1) / partSize) }
+
+// directPart returns part n of an upload of size bytes of file with POST
+// /upload?token=, carrying videoID unless it is empty (part 1).
+func directPart(token, videoID string, n int, file *os.File, size int64) request {
+	off := int64(n-1) * partSize
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	if videoID != "" {
+		// Writes to a bytes.Buffer do not fail.
+		_ = mw.WriteField("videoId", videoID)
+	}
+	_, _ = mw.CreateFormFile("file", "bench.bin")
+	head := bytes.Clone(buf.Bytes())
+	buf.Reset()
+	_ = mw.Close()
+	h := http.Header{}
+	h.Set("Content-Type", mw.FormDataContentType())
+	h.Set("Content-Range", "part "+strconv.Itoa(n)+"/"+strconv.Itoa(partCount(size)))
+	return request{method: "POST", target: "/upload?token=" + url.QueryEscape(token),
+		header: h, head: head, tail: buf.Bytes(), file: file, off: off, size: min(partSize, size-off)}
+}
+
+// directAnswer checks the answer to part n of total sent with POST
+// /upload, and returns the video's ID from it.
+func directAnswer(resp response, err error, n, total int) (string, error) {
+	if err != nil {
+		return "", fmt.Errorf("part %d/%d: %w", n, total, err)
+	}
+	if resp.status != http.StatusCreated {
+		return "", fmt.Errorf("part %d/%d: HTTP %d: %s", n, total, resp.status, clip(resp.body))
+	}
+	var v struct {
+		VideoID string `json:"videoId"`
+	}
+	if err := json.Unmarshal(resp.body, &v); err != nil || v.VideoID == "" {
+		return "", fmt.Errorf("part %d/%d: no videoId in %s", n, total, clip(resp.body))
+	}
+	return v.VideoID, nil
 }
 
 // linkResult is what an upload through a link returns.
@@ -171,6 +197,7 @@ type linkResult struct {
 	videoID string
 	sha256  string // From the link's receipt.
 	waits   []time.Duration
+	tooks   []time.Duration // Each part's whole request (response.took).
 }
 
 // uploadLink uploads size bytes of file through a link's endpoints, as
@@ -210,6 +237,7 @@ func uploadLink(linkURL string, file *os.File, size int64) (linkResult, error) {
 	}
 	h.Set("Content-Type", "application/octet-stream")
 	waits := make([]time.Duration, 0, sess.TotalParts)
+	tooks := make([]time.Duration, 0, sess.TotalParts)
 	for n := 1; n <= sess.TotalParts; n++ {
 		off := int64(n-1) * sess.ChunkSize
 		resp, err := k.do(request{method: "PUT", target: u.Path + "/uploads/" + sess.VideoID + "/parts/" + strconv.Itoa(n),
@@ -221,6 +249,7 @@ func uploadLink(linkURL string, file *os.File, size int64) (linkResult, error) {
 			return linkResult{}, fmt.Errorf("part %d/%d: HTTP %d: %s", n, sess.TotalParts, resp.status, clip(resp.body))
 		}
 		waits = append(waits, resp.wait)
+		tooks = append(tooks, resp.took)
 		if n == sess.TotalParts {
 			if err := json.Unmarshal(resp.body, &sess); err != nil {
 				return linkResult{}, err
@@ -230,7 +259,7 @@ func uploadLink(linkURL string, file *os.File, size int64) (linkResult, error) {
 	if !sess.Complete || sess.Receipt == nil {
 		return linkResult{}, fmt.Errorf("the link upload is not complete after %d parts", sess.TotalParts)
 	}
-	return linkResult{videoID: sess.VideoID, sha256: sess.Receipt.SHA256, waits: waits}, nil
+	return linkResult{videoID: sess.VideoID, sha256: sess.Receipt.SHA256, waits: waits, tooks: tooks}, nil
 }
 
 // createToken mints an upload token with the API key.

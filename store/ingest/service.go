@@ -190,8 +190,12 @@ func call(hook func()) {
 
 // Defaults of Config.
 const (
-	DefaultLease    = 24 * time.Hour
-	DefaultClaimTTL = 30 * time.Second
+	DefaultLease = 24 * time.Hour
+	// DefaultClaimTTL is short because it is how long the other instances
+	// refuse a part whose receiver died (SIGKILL, a lost machine) before
+	// one of them takes it over; the claim is renewed every 2 s, so a
+	// live receiver misses five renewals before it loses it.
+	DefaultClaimTTL = 10 * time.Second
 )
 
 // New returns a Service that keeps metadata in st and bytes in blobs.

@@ -52,6 +52,11 @@ type Config struct {
 	Threads int
 }
 
+// SpareCoreThreads is the thread count that leaves one core free for
+// uploads while a preview is made: one fewer than the CPUs, at least 1.
+// It is uplink serve's default (--processing-threads auto).
+func SpareCoreThreads() int { return max(1, runtime.NumCPU()-1) }
+
 // Defaults of Config.
 const (
 	// DefaultMemory leaves room for a 4K decode and a 720p x264 encode

@@ -253,3 +253,30 @@ func TestMiddleware(t *testing.T) {
 		}
 	}
 }
+
+// TestS3Requests counts the bucket's calls by operation and outcome, and
+// times them.
+func TestS3Requests(t *testing.T) {
+	m := metrics.New(prometheus.NewRegistry())
+	observe := m.S3Request()
+	observe("UploadPart", 20*time.Millisecond, nil)
+	observe("UploadPart", 30*time.Millisecond, nil)
+	observe("UploadPart", time.Second, errors.New("connection reset"))
+	observe("HeadBucket", time.Millisecond, nil)
+	s, _ := scrape(t, m)
+	for _, tt := range []struct {
+		labels []string
+		want   float64
+	}{
+		{[]string{"operation", "UploadPart", "outcome", "ok"}, 2},
+		{[]string{"operation", "UploadPart", "outcome", "error"}, 1},
+		{[]string{"operation", "HeadBucket", "outcome", "ok"}, 1},
+	} {
+		if got := s.Value(t, "uplink_s3_requests_total", tt.labels...); got != tt.want {
+			t.Errorf("uplink_s3_requests_total%v=%v, want=%v", tt.labels, got, tt.want)
+		}
+	}
+	if !s.Has("uplink_s3_request_duration_seconds", "operation", "UploadPart") {
+		t.Error("no uplink_s3_request_duration_seconds{operation=UploadPart}")
+	}
+}

@@ -56,9 +56,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/uplink-video/uplink/store/blob"
@@ -99,6 +101,11 @@ type Config struct {
 	// connection when a request body fails (see newHTTPClient); a client
 	// given here should do the same, and is the way to use a proxy.
 	HTTPClient *http.Client
+	// Observe, when set, is called after each S3 call the store makes,
+	// with the SDK's name of the operation ("UploadPart"), the time the
+	// call took with its retries, and its error. uplink counts and times
+	// them in its metrics.
+	Observe func(operation string, d time.Duration, err error)
 }
 
 // ParseURL parses the --blobs flag's form "s3://bucket/prefix" into the
@@ -167,6 +174,9 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		creds := aws.Credentials{AccessKeyID: cfg.AccessKey, SecretAccessKey: cfg.SecretKey, Source: "s3store.Config"}
 		opts.Credentials = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return creds, nil })
 	}
+	if cfg.Observe != nil {
+		opts.APIOptions = append(opts.APIOptions, observe(cfg.Observe))
+	}
 	opts.HTTPClient = cfg.HTTPClient
 	if cfg.HTTPClient == nil {
 		opts.HTTPClient = newHTTPClient()
@@ -216,6 +226,21 @@ func (s *Store) objectKey(key string) (string, error) {
 func (s *Store) blobKey(objectKey string) (string, bool) {
 	key, ok := strings.CutPrefix(objectKey, s.prefix)
 	return key, ok && blob.ValidKey(key)
+}
+
+// observe adds a step at the start of every operation's middleware stack
+// that times the whole call, its retries and its body included, and
+// reports it to f.
+func observe(f func(string, time.Duration, error)) func(*middleware.Stack) error {
+	return func(stack *middleware.Stack) error {
+		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("uplinkObserve",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				start := time.Now()
+				out, md, err := next.HandleInitialize(ctx, in)
+				f(awsmiddleware.GetOperationName(ctx), time.Since(start), err)
+				return out, md, err
+			}), middleware.Before)
+	}
 }
 
 // unsigned sends an operation's body as UNSIGNED-PAYLOAD, so that it is

@@ -8,6 +8,7 @@ package s3test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -81,29 +82,37 @@ type Server struct {
 // the prefix "blobs/".
 func (s *Server) Config(t testing.TB) s3store.Config {
 	t.Helper()
-	bucket := fmt.Sprintf("uplink-%d", s.buckets.Add(1))
-	ctx := context.Background()
+	cfg, err := s.NewBucket(context.Background(), fmt.Sprintf("uplink-%d", s.buckets.Add(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// NewBucket creates the bucket name on the server and returns a Config
+// for it, with the prefix "blobs/". A server that has just started may
+// still be setting itself up, so it retries for up to 30 seconds.
+func (s *Server) NewBucket(ctx context.Context, name string) (s3store.Config, error) {
 	var err error
-	// A server that has just started may still be setting itself up.
 	for deadline := time.Now().Add(30 * time.Second); ; {
-		_, err = s.Client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &bucket})
-		if err == nil || time.Now().After(deadline) {
+		_, err = s.Client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &name})
+		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 	if err != nil {
-		t.Fatalf("create bucket %s: %v", bucket, err)
+		return s3store.Config{}, fmt.Errorf("create bucket %s: %w", name, err)
 	}
 	return s3store.Config{
-		Bucket:    bucket,
+		Bucket:    name,
 		Prefix:    "blobs/",
 		Endpoint:  s.Endpoint,
 		Region:    "us-east-1",
 		AccessKey: AccessKey,
 		SecretKey: SecretKey,
 		PathStyle: true,
-	}
+	}, nil
 }
 
 // rawClient returns an S3 client of the server, to look behind the store.
@@ -141,55 +150,93 @@ func freePorts(t testing.TB, n int) []int {
 // shown if the test fails.
 func start(t testing.TB, dir, addr string, bin string, args ...string) {
 	t.Helper()
-	logPath := filepath.Join(dir, "server.log")
-	logFile, err := os.Create(logPath)
+	began := time.Now()
+	p, err := startProcess(dir, addr, bin, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		_ = p.Stop()
+		if t.Failed() {
+			t.Logf("%s output (last 4 KiB):\n%s", filepath.Base(bin), p.LogTail(4096))
+		}
+	})
+	t.Logf("%s took connections on %s after %v", filepath.Base(bin), addr, time.Since(began).Round(time.Millisecond))
+}
+
+// Process is a server program that this package started. Stop ends it.
+type Process struct {
+	cmd     *exec.Cmd
+	exited  chan error
+	logPath string
+	logFile *os.File
+}
+
+// Pid returns the program's process ID, for reading its CPU time and
+// memory from /proc.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
+// Stop interrupts the program and waits for it to exit, killing it if it
+// has not exited within 10 seconds. It returns the program's exit error,
+// which an interrupted program usually has.
+func (p *Process) Stop() error {
+	_ = p.cmd.Process.Signal(os.Interrupt)
+	var err error
+	select {
+	case err = <-p.exited:
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+		err = <-p.exited
+	}
+	p.logFile.Close()
+	return err
+}
+
+// LogTail returns the last n bytes of the program's output.
+func (p *Process) LogTail(n int) string {
+	b, _ := os.ReadFile(p.logPath)
+	return tail(b, n)
+}
+
+// startProcess runs the server program with args in dir, with its output
+// in dir/server.log, and waits until addr takes connections (a minute at
+// most). The caller stops it.
+func startProcess(dir, addr string, bin string, args ...string) (*Process, error) {
+	logPath := filepath.Join(dir, "server.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
-	// Nothing from the test's environment (AWS_* variables, say)
+	// Nothing from the caller's environment (AWS_* variables, say)
 	// reaches the server.
 	cmd.Env = []string{"HOME=" + dir, "PATH=/usr/bin:/bin", "TMPDIR=" + dir}
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	began := time.Now()
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
 		logFile.Close()
-		if t.Failed() {
-			if b, err := os.ReadFile(logPath); err == nil {
-				t.Logf("%s output (last 4 KiB):\n%s", filepath.Base(bin), tail(b, 4096))
-			}
-		}
-	})
+		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	p := &Process{cmd: cmd, exited: make(chan error, 1), logPath: logPath, logFile: logFile}
+	go func() { p.exited <- cmd.Wait() }()
 	for {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			c.Close()
-			break
+			return p, nil
 		}
 		select {
-		case err := <-exited:
-			b, _ := os.ReadFile(logPath)
-			t.Fatalf("%s exited before taking connections: %v\n%s", bin, err, tail(b, 4096))
+		case err := <-p.exited:
+			logFile.Close()
+			return nil, fmt.Errorf("%s exited before taking connections: %v\n%s", bin, err, p.LogTail(4096))
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Since(began) > time.Minute {
-			t.Fatalf("%s takes no connections on %s after a minute", bin, addr)
+			p.Stop()
+			return nil, fmt.Errorf("%s takes no connections on %s after a minute", bin, addr)
 		}
 	}
-	t.Logf("%s took connections on %s after %v", filepath.Base(bin), addr, time.Since(began).Round(time.Millisecond))
 }
 
 func tail(b []byte, n int) string {
@@ -202,16 +249,55 @@ func tail(b []byte, n int) string {
 // Versitygw starts versitygw with its posix backend, until the test ends.
 func Versitygw(t testing.TB) *Server {
 	t.Helper()
-	bin := need(t, find("UPLINK_TEST_VERSITYGW", "versitygw-"+versitygwVersion, "versitygw"), "versitygw", "UPLINK_TEST_VERSITYGW")
+	bin := need(t, VersitygwPath(), "versitygw", "UPLINK_TEST_VERSITYGW")
 	dir := t.TempDir()
 	root := filepath.Join(dir, "root")
 	if err := os.Mkdir(root, 0o750); err != nil {
 		t.Fatal(err)
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(freePorts(t, 1)[0])
-	start(t, dir, addr, bin, "--access", AccessKey, "--secret", SecretKey, "--region", "us-east-1",
-		"--port", addr, "--quiet", "--keep-alive", "posix", root)
+	start(t, dir, addr, bin, versitygwArgs(addr, root)...)
 	return &Server{Endpoint: "http://" + addr, Client: rawClient("http://" + addr)}
+}
+
+// VersitygwPath returns the path of the versitygw program: where
+// UPLINK_TEST_VERSITYGW points, or its place in .ci/s3servers's cache; ""
+// if it is in neither.
+func VersitygwPath() string {
+	return find("UPLINK_TEST_VERSITYGW", "versitygw-"+versitygwVersion, "versitygw")
+}
+
+// StartVersitygw starts versitygw with its posix backend outside of a
+// test (for cmd/uplinkbench): its objects and its log go under dir, which
+// must exist, and it listens on a free loopback port. The caller stops
+// the returned Process. It fails when VersitygwPath finds no program.
+func StartVersitygw(dir string) (*Server, *Process, error) {
+	bin := VersitygwPath()
+	if bin == "" {
+		return nil, nil, errors.New("versitygw not found: run .ci/s3servers to build it into the cache, or set UPLINK_TEST_VERSITYGW to its path")
+	}
+	root := filepath.Join(dir, "root")
+	if err := os.Mkdir(root, 0o750); err != nil {
+		return nil, nil, err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	p, err := startProcess(dir, addr, bin, versitygwArgs(addr, root)...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &Server{Endpoint: "http://" + addr, Client: rawClient("http://" + addr)}, p, nil
+}
+
+// versitygwArgs are versitygw's arguments to serve the posix directory
+// root on addr with the one account.
+func versitygwArgs(addr, root string) []string {
+	return []string{"--access", AccessKey, "--secret", SecretKey, "--region", "us-east-1",
+		"--port", addr, "--quiet", "--keep-alive", "posix", root}
 }
 
 // SeaweedFS starts "weed mini": master, volume server, filer and S3
