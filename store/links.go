@@ -28,6 +28,15 @@ type Link struct {
 	AskName      bool
 	CreatedAt    time.Time
 	RevokedAt    *time.Time
+	// RecipientName and RecipientEmail name the person the link was
+	// made for, in a batch of personalised links (BatchID); empty
+	// otherwise.
+	RecipientName  string
+	RecipientEmail string
+	BatchID        string
+	// EmailReceipt sends the uploader a receipt by email when an upload
+	// completes: to the address they gave, or the recipient's.
+	EmailReceipt bool
 
 	// Completed counts finished uploads; InFlight counts uploads that
 	// hold a slot while their lease runs. Both are as of the read.
@@ -77,11 +86,79 @@ type LinkCreate struct {
 	AllowedTypes []string
 	EmbedOrigins []string
 	AskName      bool
+	// RecipientName and RecipientEmail are set on personalised links.
+	RecipientName  string
+	RecipientEmail string
+	EmailReceipt   bool
 }
 
 // CreateLink creates a link with a fresh public ID.
 func (s *Store) CreateLink(ctx context.Context, c LinkCreate) (Link, error) {
-	now := s.Now()
+	var id string
+	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+		var err error
+		id, err = insertLink(ctx, tx, c, "", 0, s.Now())
+		return err
+	})
+	if err != nil {
+		return Link{}, fmt.Errorf("store: create link: %w", err)
+	}
+	return s.FindLink(ctx, id)
+}
+
+// CreateLinkBatch creates links in one transaction, all or none, under a
+// new batch ID, and returns the batch ID with the links in the order
+// given. An empty batch is an error.
+func (s *Store) CreateLinkBatch(ctx context.Context, batch []LinkCreate) (string, []Link, error) {
+	if len(batch) == 0 {
+		return "", nil, fmt.Errorf("store: create link batch: no links")
+	}
+	batchID := RandomString(22)
+	ids := make([]string, 0, len(batch))
+	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+		now := s.Now()
+		for i, c := range batch {
+			id, err := insertLink(ctx, tx, c, batchID, i+1, now)
+			if err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", nil, fmt.Errorf("store: create link batch of %d: %w", len(batch), err)
+	}
+	links, err := s.FindLinkBatch(ctx, batchID)
+	if err != nil {
+		return "", nil, err
+	}
+	return batchID, links, nil
+}
+
+// FindLinkBatch returns the links created together under batchID, in the
+// order they were given. Returns ErrNotFound if there are none.
+func (s *Store) FindLinkBatch(ctx context.Context, batchID string) ([]Link, error) {
+	var links []Link
+	err := s.inRead(ctx, func(tx *sql.Tx) error {
+		var err error
+		links, err = queryRows(ctx, tx, scanLink, `SELECT `+linkColumns+` FROM links l
+			WHERE l.batch_id = :batch AND l.batch_id <> ''
+			ORDER BY l.batch_seq`,
+			sql.Named("now", millis(s.Now())), sql.Named("batch", batchID))
+		if err == nil && len(links) == 0 {
+			err = ErrNotFound
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: find link batch %s: %w", batchID, err)
+	}
+	return links, nil
+}
+
+// insertLink inserts one link with a fresh public ID and returns the ID.
+func insertLink(ctx context.Context, tx *sql.Tx, c LinkCreate, batchID string, seq int, now time.Time) (string, error) {
 	id := RandomString(22)
 	var expires sql.NullInt64
 	if c.TTL > 0 {
@@ -91,19 +168,15 @@ func (s *Store) CreateLink(ctx context.Context, c LinkCreate) (Link, error) {
 	if types == "" {
 		types = "video"
 	}
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `
-			INSERT INTO links (id, token, label, message, ttl, expires_at, max_uploads, max_size,
-				allowed_types, embed_origins, ask_name, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			id, c.Token, c.Label, c.Message, c.TTL, expires, nullInt(int64(c.MaxUploads)), nullInt(c.MaxSize),
-			types, strings.Join(c.EmbedOrigins, "\n"), c.AskName, millis(now))
-		return err
-	})
-	if err != nil {
-		return Link{}, fmt.Errorf("store: create link: %w", err)
-	}
-	return s.FindLink(ctx, id)
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO links (id, token, label, message, ttl, expires_at, max_uploads, max_size,
+			allowed_types, embed_origins, ask_name, created_at,
+			recipient_name, recipient_email, batch_id, batch_seq, email_receipt)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, c.Token, c.Label, c.Message, c.TTL, expires, nullInt(int64(c.MaxUploads)), nullInt(c.MaxSize),
+		types, strings.Join(c.EmbedOrigins, "\n"), c.AskName, millis(now),
+		c.RecipientName, c.RecipientEmail, batchID, seq, c.EmailReceipt)
+	return id, err
 }
 
 // linkColumns are the columns scanLink reads, with the slot counts as of
@@ -112,6 +185,7 @@ const linkColumns = `
 	l.id, l.token, l.label, l.message, l.ttl, l.expires_at,
 	coalesce(l.max_uploads, 0), coalesce(l.max_size, 0), l.allowed_types, l.embed_origins,
 	l.ask_name, l.created_at, l.revoked_at,
+	l.recipient_name, l.recipient_email, l.batch_id, l.email_receipt,
 	(SELECT count(*) FROM link_uploads u WHERE u.link_id = l.id AND u.status = 'completed'),
 	(SELECT count(*) FROM link_uploads u WHERE u.link_id = l.id
 		AND u.status IN ('starting', 'uploading') AND u.lease_expires_at > :now)`
@@ -128,6 +202,7 @@ func scanLink(r rowScanner) (Link, error) {
 	)
 	err := r.Scan(&l.ID, &l.Token, &l.Label, &l.Message, &l.TTL, &expires,
 		&maxUploads, &maxSize, &types, &origins, &l.AskName, &created, &revoked,
+		&l.RecipientName, &l.RecipientEmail, &l.BatchID, &l.EmailReceipt,
 		&completed, &inFlight)
 	if err != nil {
 		return Link{}, err
