@@ -78,6 +78,13 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.POST("/webhooks/:id/deliveries/:did/resend", s.handleWebhookResend)
 	admin.POST("/webhooks/:id/delete", s.handleWebhookDelete)
 
+	admin.GET("/account", s.handleAccount)
+	admin.POST("/account/password", s.handlePasswordChange)
+	admin.POST("/account/notify", s.handleNotifyChange)
+	admin.POST("/account/test-email", s.handleTestEmail)
+	admin.POST("/admins", s.handleAdminAdd)
+	admin.POST("/admins/:id/remove", s.handleAdminRemove)
+
 	s.api.Register(e)
 }
 
