@@ -44,12 +44,21 @@ func (s *Server) routes(e *echo.Echo) {
 	// every state-changing one the session's CSRF token; a test walks
 	// this table to make sure no route escapes either. Their bodies are
 	// small url-encoded forms, refused unread when they cannot be one.
+	// The two dashboard forms that carry a small file (a CSV list, a
+	// logo): the same guards, with a multipart body allowed up to
+	// maxFileForm and parsed in memory.
+	fileForm := []echo.MiddlewareFunc{s.requireAdmin, same, limitFileForm(maxFileForm), checkCSRF}
+	e.POST("/admin/links/bulk", s.handleBulkCreate, fileForm...)
+
 	admin := e.Group("/admin", s.requireAdmin, same, limitForm(maxDashboardForm), checkCSRF)
 	admin.GET("", s.handleAdminHome)
 	admin.POST("/logout", s.handleLogout)
 
 	admin.GET("/links", s.handleLinkList)
 	admin.GET("/links/new", s.handleLinkNew)
+	admin.GET("/links/bulk", s.handleBulkNew)
+	admin.GET("/batches/:id", s.handleBatch)
+	admin.GET("/batches/:id/links.csv", s.handleBatchCSV)
 	admin.POST("/links", s.handleLinkCreate)
 	admin.GET("/links/:id", s.handleLinkDetail)
 	admin.GET("/links/:id/qr.svg", s.handleLinkQR)
