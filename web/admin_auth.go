@@ -183,4 +183,5 @@ var flashMessages = map[string]string{
 	"notify-off":       "You will get no more email about uploads.",
 	"test-email":       "A test email is on its way to you.",
 	"admin-removed":    "The admin was removed and signed out.",
+	"brand-saved":      "The branding was saved: upload pages show it now.",
 }

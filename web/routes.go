@@ -23,6 +23,8 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/metrics", s.handleMetrics, s.requireMetricsReader)
 	e.GET("/static/*", s.handleStatic)
 	e.GET("/favicon.ico", s.handleFavicon)
+	e.GET("/brand.css", s.handleBrandCSS)
+	e.GET("/brand/logo", s.handleBrandLogo)
 
 	// Public upload links: the page, the embed, and the endpoints the
 	// uploader script calls. State-changing calls must come from this
@@ -49,6 +51,7 @@ func (s *Server) routes(e *echo.Echo) {
 	// maxFileForm and parsed in memory.
 	fileForm := []echo.MiddlewareFunc{s.requireAdmin, same, limitFileForm(maxFileForm), checkCSRF}
 	e.POST("/admin/links/bulk", s.handleBulkCreate, fileForm...)
+	e.POST("/admin/branding/logo", s.handleLogoSet, fileForm...)
 
 	admin := e.Group("/admin", s.requireAdmin, same, limitForm(maxDashboardForm), checkCSRF)
 	admin.GET("", s.handleAdminHome)
@@ -86,6 +89,10 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.GET("/webhooks/:id", s.handleWebhookDetail)
 	admin.POST("/webhooks/:id/deliveries/:did/resend", s.handleWebhookResend)
 	admin.POST("/webhooks/:id/delete", s.handleWebhookDelete)
+
+	admin.GET("/branding", s.handleBranding)
+	admin.POST("/branding/accent", s.handleAccentSet)
+	admin.POST("/branding/logo/remove", s.handleLogoRemove)
 
 	admin.GET("/account", s.handleAccount)
 	admin.POST("/account/password", s.handlePasswordChange)
