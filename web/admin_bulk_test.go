@@ -139,3 +139,24 @@ func TestBulkLinksRefused(t *testing.T) {
 		t.Errorf("unknown batch: %d, want 404", status)
 	}
 }
+
+// TestLinkEmailReceipt: a single link can email its uploader a receipt,
+// and then asks for their email.
+func TestLinkEmailReceipt(t *testing.T) {
+	t.Parallel()
+	a := newAdminApp(t)
+	status, body, loc := a.postForm(t, "/admin/links", url.Values{
+		"label": {"Receipts"}, "expiry": {"7d"}, "uploads": {"one"}, "types": {"video"}, "emailReceipt": {"1"},
+	})
+	if status != http.StatusSeeOther {
+		t.Fatalf("POST /admin/links: %d\n%s", status, body)
+	}
+	id := strings.TrimPrefix(strings.Split(loc, "?")[0], "/admin/links/")
+	l, err := a.Store.FindLink(context.Background(), id)
+	if err != nil || !l.EmailReceipt || !l.AskName {
+		t.Fatalf("link = %+v, %v; want a receipt and the uploader's email asked for", l, err)
+	}
+	if !strings.Contains(a.getPage(t, loc).Text(), "Emails a receipt") {
+		t.Error("the link page does not say it emails a receipt")
+	}
+}
