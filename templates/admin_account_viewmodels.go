@@ -22,6 +22,19 @@ type AccountPage struct {
 	NewAdmin *NewAdmin
 	// RemoveError says why an account was not removed.
 	RemoveError string
+	// Emails are the latest messages of the email queue, newest first,
+	// so that an admin can see whether email goes out.
+	Emails []EmailItem
+}
+
+// EmailItem is one message of the email queue.
+type EmailItem struct {
+	To        string
+	Subject   string
+	Status    string // "pending", "sent" or "failed"; also the badge's CSS class.
+	Attempts  int
+	Queued    Timestamp
+	LastError string
 }
 
 // AdminItem is one row of the admin list.

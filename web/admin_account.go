@@ -135,6 +135,15 @@ func (s *Server) renderAccount(c echo.Context, status int, m templates.AccountPa
 		m.Title = "Error: " + m.Title
 	}
 	m.EmailEnabled, m.EmailServer = s.notify.Enabled(), s.notify.Describe()
+	emails, err := s.store.ListEmails(ctx, 10)
+	if err != nil {
+		return err
+	}
+	for _, e := range emails {
+		m.Emails = append(m.Emails, templates.EmailItem{
+			To: e.To, Subject: e.Subject, Status: e.Status, Attempts: e.Attempts, Queued: stamp(e.CreatedAt), LastError: e.LastError,
+		})
+	}
 	me := adminSession(c).AdminID
 	for _, a := range admins {
 		item := templates.AdminItem{ID: a.ID, Email: a.Email, Created: stamp(a.CreatedAt), Notify: a.NotifyUploads, You: a.ID == me}

@@ -9,6 +9,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/uplink-video/uplink/store"
 )
 
 func TestPasswordChange(t *testing.T) {
@@ -157,4 +160,24 @@ func (a *adminApp) trySignIn(t *testing.T, email, password string) bool {
 	}
 	_, _ = a.get(t, "/admin/account")
 	return true
+}
+
+// TestEmailLog: the account page shows the latest messages of the queue
+// with their state, so that an admin sees whether email goes out.
+func TestEmailLog(t *testing.T) {
+	t.Parallel()
+	a := newAdminApp(t)
+	if testID(a.getPage(t, "/admin/account"), "email-log").Length() != 0 {
+		t.Fatal("an empty queue shows a log")
+	}
+	_, err := a.Store.EnqueueEmails(context.Background(), []store.EmailMessage{{
+		Kind: store.EmailTest, DedupeKey: "test:1", MessageID: "m1@uplink.test", To: "admin@example.com", Subject: "uplink: test message", Body: "hi",
+	}}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := a.getPage(t, "/admin/account")
+	if got := testID(doc, "email-status").Text(); got != "pending" || !strings.Contains(testID(doc, "email-log").Text(), "uplink: test message") {
+		t.Errorf("email log: status %q, %q", got, testID(doc, "email-log").Text())
+	}
 }
