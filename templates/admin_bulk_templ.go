@@ -359,7 +359,7 @@ func Batch(p BatchPage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 32, "\" class=\"button primary\" download data-testid=\"download-csv\">Download CSV</a></p><div class=\"table-wrap\"><table data-testid=\"batch-table\"><caption class=\"visually-hidden\">One link per person, in the order of the list</caption> <thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Email</th><th scope=\"col\">Link</th><th scope=\"col\">Status</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 32, "\" class=\"button primary\" download data-testid=\"download-csv\">Download CSV</a></p><div class=\"table-wrap\"><table class=\"stack\" data-testid=\"batch-table\"><caption class=\"visually-hidden\">One link per person, in the order of the list</caption> <thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Email</th><th scope=\"col\">Link</th><th scope=\"col\">Status</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -55,6 +55,12 @@ func TestBulkLinks(t *testing.T) {
 		}
 		seen[r[2]] = true
 	}
+	// On a phone, each row is a card and nothing scrolls sideways.
+	emulate(t, ctx, viewports[1], "light")
+	if wide := get(t, ctx, "measure the page", chromedp.Evaluate[bool](`document.documentElement.scrollWidth > document.documentElement.clientWidth`)); wide {
+		t.Error("the batch's table scrolls sideways at 390 px")
+	}
+	emulate(t, ctx, viewports[0], "light")
 	// Each URL opens its person's one-time upload page.
 	tab := newTab(t, ctx)
 	run(t, tab, "open Jane's link", chromedp.Navigate(shown[1][2]), chromedp.WaitVisible(testid("label")))
