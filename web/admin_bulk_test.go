@@ -160,3 +160,25 @@ func TestLinkEmailReceipt(t *testing.T) {
 		t.Error("the link page does not say it emails a receipt")
 	}
 }
+
+// TestBulkFormTooLarge: the bulk form takes a file of at most 1 MiB with
+// its fields; a larger body is refused with 413, and a CSV alone over the
+// limit never makes a link.
+func TestBulkFormTooLarge(t *testing.T) {
+	t.Parallel()
+	a := newAdminApp(t)
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	_ = w.WriteField("_csrf", a.csrfToken())
+	_ = w.WriteField("expiry", "7d")
+	f, _ := w.CreateFormFile("csv", "people.csv")
+	f.Write(bytes.Repeat([]byte("Somebody with a long name, somebody@example.com\n"), (2<<20)/48))
+	w.Close()
+	resp := a.do(t, http.MethodPost, "/admin/links/bulk", &body, http.Header{"Content-Type": {w.FormDataContentType()}})
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("a 2 MiB form: %d, want 413", resp.StatusCode)
+	}
+	if _, total, _ := a.Store.ListLinks(context.Background(), store.Page{Number: 1, Size: 10}); total != 0 {
+		t.Errorf("links=%d, want 0", total)
+	}
+}
