@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -31,8 +32,15 @@ func (s *Service) client() (*gomail.Client, error) {
 	}
 	if c.ImplicitTLS {
 		opts = append(opts, gomail.WithSSL())
-	} else {
+	} else if loopback(c.Host) {
+		// A relay on this machine may offer no STARTTLS: nothing on the
+		// network can read or strip it.
 		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
+	} else {
+		// Across a network STARTTLS is required, so that a man in the
+		// middle who strips it from the server's answer gets no mail in
+		// clear, and no password.
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
 	}
 	if c.Username != "" {
 		// The strongest mechanism the server offers; PLAIN and LOGIN
@@ -45,6 +53,16 @@ func (s *Service) client() (*gomail.Client, error) {
 		return nil, fmt.Errorf("notify: SMTP client for %s: %w", c, err)
 	}
 	return cl, nil
+}
+
+// loopback reports whether host names this machine: "localhost" or a
+// loopback address.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // compose builds the message to send from a queued one.
