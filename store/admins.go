@@ -21,6 +21,24 @@ type Admin struct {
 	PasswordHash      string
 	CreatedAt         time.Time
 	PasswordChangedAt time.Time
+	// NotifyUploads is set when the admin asked to be emailed about
+	// uploads through links that complete or fail.
+	NotifyUploads bool
+}
+
+// adminColumns are the columns scanAdmin reads.
+const adminColumns = `id, email, password_hash, created_at, password_changed_at, notify_uploads`
+
+func scanAdmin(r rowScanner) (Admin, error) {
+	var (
+		a                Admin
+		created, changed int64
+	)
+	if err := r.Scan(&a.ID, &a.Email, &a.PasswordHash, &created, &changed, &a.NotifyUploads); err != nil {
+		return Admin{}, err
+	}
+	a.CreatedAt, a.PasswordChangedAt = fromMillis(created), fromMillis(changed)
+	return a, nil
 }
 
 // CreateAdmin creates an account. passwordHash is already hashed. Returns
@@ -72,21 +90,152 @@ func (s *Store) CountAdmins(ctx context.Context) (int, error) {
 func (s *Store) FindAdminByEmail(ctx context.Context, email string) (Admin, error) {
 	var a Admin
 	err := s.inRead(ctx, func(tx *txn) error {
-		var created, changed int64
-		err := tx.QueryRowContext(ctx, `
-			SELECT id, email, password_hash, created_at, password_changed_at
-			FROM admins WHERE `+adminEmailIs(tx.d), strings.TrimSpace(email)).
-			Scan(&a.ID, &a.Email, &a.PasswordHash, &created, &changed)
+		var err error
+		a, err = scanAdmin(tx.QueryRowContext(ctx, `SELECT `+adminColumns+` FROM admins WHERE `+adminEmailIs(tx.d), strings.TrimSpace(email)))
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
-		a.CreatedAt, a.PasswordChangedAt = fromMillis(created), fromMillis(changed)
 		return err
 	})
 	if err != nil {
 		return Admin{}, fmt.Errorf("store: find admin %s: %w", email, err)
 	}
 	return a, nil
+}
+
+// FindAdmin returns the account with the ID. Returns ErrNotFound if there
+// is none.
+func (s *Store) FindAdmin(ctx context.Context, id string) (Admin, error) {
+	var a Admin
+	err := s.inRead(ctx, func(tx *txn) error {
+		var err error
+		a, err = scanAdmin(tx.QueryRowContext(ctx, `SELECT `+adminColumns+` FROM admins WHERE id = ?`, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		return err
+	})
+	if err != nil {
+		return Admin{}, fmt.Errorf("store: find admin %s: %w", id, err)
+	}
+	return a, nil
+}
+
+// ListAdmins returns every account, oldest first.
+func (s *Store) ListAdmins(ctx context.Context) ([]Admin, error) {
+	var list []Admin
+	err := s.inRead(ctx, func(tx *txn) error {
+		var err error
+		list, err = queryRows(ctx, tx, scanAdmin, `SELECT `+adminColumns+` FROM admins ORDER BY created_at, id`)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: list admins: %w", err)
+	}
+	return list, nil
+}
+
+// ListNotifiedAdmins returns the accounts that asked to be emailed about
+// uploads, oldest first.
+func (s *Store) ListNotifiedAdmins(ctx context.Context) ([]Admin, error) {
+	var list []Admin
+	err := s.inRead(ctx, func(tx *txn) error {
+		var err error
+		list, err = queryRows(ctx, tx, scanAdmin, `
+			SELECT `+adminColumns+` FROM admins
+			WHERE notify_uploads = TRUE
+			ORDER BY created_at, id`)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: list notified admins: %w", err)
+	}
+	return list, nil
+}
+
+// SetAdminNotify turns an account's upload emails on or off. Returns
+// ErrNotFound if there is no such account.
+func (s *Store) SetAdminNotify(ctx context.Context, id string, on bool) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
+		res, err := tx.ExecContext(ctx, `UPDATE admins SET notify_uploads = ? WHERE id = ?`, on, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: set notifications of admin %s: %w", id, err)
+	}
+	return nil
+}
+
+// ErrLastAdmin is returned when removing an account would leave the
+// dashboard without any.
+var ErrLastAdmin = errors.New("the last admin cannot be removed")
+
+// RemoveAdmin deletes an account and, with it, every one of its sessions:
+// a removed admin is signed out at once, on every device. Returns
+// ErrNotFound if there is no such account, and ErrLastAdmin if it is the
+// only one.
+//
+// The check and the delete are one statement in one write transaction:
+// SQLite runs write transactions one at a time (BEGIN IMMEDIATE), so two
+// admins removing each other at once cannot both succeed. The count is
+// taken inside the DELETE so that the rule holds on a database with
+// concurrent writers as long as the transaction is serializable.
+func (s *Store) RemoveAdmin(ctx context.Context, id string) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
+		var n int
+		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM admins WHERE id = ?`, id).Scan(&n)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return ErrNotFound
+		}
+		res, err := tx.ExecContext(ctx, `
+			DELETE FROM admins
+			WHERE id = ? AND (SELECT count(*) FROM admins) > 1`, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrLastAdmin
+		}
+		// The sessions go with the account (ON DELETE CASCADE); this
+		// says so where it matters, whatever the foreign-key setting.
+		_, err = tx.ExecContext(ctx, `DELETE FROM admin_sessions WHERE admin_id = ?`, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: remove admin %s: %w", id, err)
+	}
+	return nil
+}
+
+// SetAdminPasswordKeeping replaces an account's password hash and ends all
+// of its sessions but the one whose ID hash is keep: changing one's own
+// password from the dashboard signs out everywhere else.
+func (s *Store) SetAdminPasswordKeeping(ctx context.Context, id, passwordHash string, keep []byte) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
+		res, err := tx.ExecContext(ctx, `UPDATE admins SET password_hash = ?, password_changed_at = ? WHERE id = ?`,
+			passwordHash, millis(s.Now()), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM admin_sessions WHERE admin_id = ? AND hash <> ?`, id, keep)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: set password of admin %s: %w", id, err)
+	}
+	return nil
 }
 
 // SetAdminPassword replaces an account's password hash and ends all of its

@@ -28,6 +28,15 @@ type Link struct {
 	AskName      bool
 	CreatedAt    time.Time
 	RevokedAt    *time.Time
+	// RecipientName and RecipientEmail name the person the link was
+	// made for, in a batch of personalised links (BatchID); empty
+	// otherwise.
+	RecipientName  string
+	RecipientEmail string
+	BatchID        string
+	// EmailReceipt sends the uploader a receipt by email when an upload
+	// completes: to the address they gave, or the recipient's.
+	EmailReceipt bool
 
 	// Completed counts finished uploads; InFlight counts uploads that
 	// hold a slot while their lease runs. Both are as of the read.
@@ -77,11 +86,28 @@ type LinkCreate struct {
 	AllowedTypes []string
 	EmbedOrigins []string
 	AskName      bool
+	// RecipientName and RecipientEmail are set on personalised links.
+	RecipientName  string
+	RecipientEmail string
+	EmailReceipt   bool
 }
 
 // CreateLink creates a link with a fresh public ID.
 func (s *Store) CreateLink(ctx context.Context, c LinkCreate) (Link, error) {
-	now := s.Now()
+	var id string
+	err := s.inWrite(ctx, func(tx *txn) error {
+		var err error
+		id, err = insertLink(ctx, tx, c, "", 0, s.Now())
+		return err
+	})
+	if err != nil {
+		return Link{}, fmt.Errorf("store: create link: %w", err)
+	}
+	return s.FindLink(ctx, id)
+}
+
+// insertLink inserts one link with a fresh public ID and returns the ID.
+func insertLink(ctx context.Context, tx *txn, c LinkCreate, batchID string, seq int, now time.Time) (string, error) {
 	id := RandomString(22)
 	var expires sql.NullInt64
 	if c.TTL > 0 {
@@ -91,19 +117,15 @@ func (s *Store) CreateLink(ctx context.Context, c LinkCreate) (Link, error) {
 	if types == "" {
 		types = "video"
 	}
-	err := s.inWrite(ctx, func(tx *txn) error {
-		_, err := tx.ExecContext(ctx, `
-			INSERT INTO links (id, token, label, message, ttl, expires_at, max_uploads, max_size,
-				allowed_types, embed_origins, ask_name, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			id, c.Token, c.Label, c.Message, c.TTL, expires, nullInt(int64(c.MaxUploads)), nullInt(c.MaxSize),
-			types, strings.Join(c.EmbedOrigins, "\n"), c.AskName, millis(now))
-		return err
-	})
-	if err != nil {
-		return Link{}, fmt.Errorf("store: create link: %w", err)
-	}
-	return s.FindLink(ctx, id)
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO links (id, token, label, message, ttl, expires_at, max_uploads, max_size,
+			allowed_types, embed_origins, ask_name, created_at,
+			recipient_name, recipient_email, batch_id, batch_seq, email_receipt)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, c.Token, c.Label, c.Message, c.TTL, expires, nullInt(int64(c.MaxUploads)), nullInt(c.MaxSize),
+		types, strings.Join(c.EmbedOrigins, "\n"), c.AskName, millis(now),
+		c.RecipientName, c.RecipientEmail, batchID, seq, c.EmailReceipt)
+	return id, err
 }
 
 // linkColumns are the columns scanLink reads, with the slot counts as of
@@ -112,6 +134,7 @@ const linkColumns = `
 	l.id, l.token, l.label, l.message, l.ttl, l.expires_at,
 	coalesce(l.max_uploads, 0), coalesce(l.max_size, 0), l.allowed_types, l.embed_origins,
 	l.ask_name, l.created_at, l.revoked_at,
+	l.recipient_name, l.recipient_email, l.batch_id, l.email_receipt,
 	(SELECT count(*) FROM link_uploads u WHERE u.link_id = l.id AND u.status = 'completed'),
 	(SELECT count(*) FROM link_uploads u WHERE u.link_id = l.id
 		AND u.status IN ('starting', 'uploading') AND u.lease_expires_at > :now)`
@@ -128,6 +151,7 @@ func scanLink(r rowScanner) (Link, error) {
 	)
 	err := r.Scan(&l.ID, &l.Token, &l.Label, &l.Message, &l.TTL, &expires,
 		&maxUploads, &maxSize, &types, &origins, &l.AskName, &created, &revoked,
+		&l.RecipientName, &l.RecipientEmail, &l.BatchID, &l.EmailReceipt,
 		&completed, &inFlight)
 	if err != nil {
 		return Link{}, err
@@ -177,11 +201,21 @@ func (s *Store) ListLinks(ctx context.Context, p Page) ([]Link, int, error) {
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM links`).Scan(&total); err != nil {
 			return err
 		}
-		var err error
-		links, err = queryRows(ctx, tx, scanLink, `SELECT `+linkColumns+` FROM links l
+		rows, err := tx.QueryContext(ctx, `SELECT `+linkColumns+` FROM links l
 			ORDER BY l.created_at DESC, l.id DESC LIMIT :limit OFFSET :offset`,
 			sql.Named("now", millis(s.Now())), sql.Named("limit", p.Size), sql.Named("offset", p.offset()))
-		return err
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			l, err := scanLink(rows)
+			if err != nil {
+				return err
+			}
+			links = append(links, l)
+		}
+		return rows.Err()
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: list links: %w", err)
@@ -304,22 +338,26 @@ func (s *Store) HasLinkEventSince(ctx context.Context, linkID, kind string, sinc
 func (s *Store) ListLinkEvents(ctx context.Context, linkID string, limit int) ([]LinkEvent, error) {
 	var events []LinkEvent
 	err := s.inRead(ctx, func(tx *txn) error {
-		var err error
-		events, err = queryRows(ctx, tx, scanLinkEvent, `
+		rows, err := tx.QueryContext(ctx, `
 			SELECT link_id, at, kind, video_id, detail FROM link_events
 			WHERE link_id = ? ORDER BY id DESC LIMIT ?`, linkID, limit)
-		return err
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var e LinkEvent
+			var at int64
+			if err := rows.Scan(&e.LinkID, &at, &e.Kind, &e.VideoID, &e.Detail); err != nil {
+				return err
+			}
+			e.At = fromMillis(at)
+			events = append(events, e)
+		}
+		return rows.Err()
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: list events of link %s: %w", linkID, err)
 	}
 	return events, nil
-}
-
-func scanLinkEvent(r rowScanner) (LinkEvent, error) {
-	var e LinkEvent
-	var at int64
-	err := r.Scan(&e.LinkID, &at, &e.Kind, &e.VideoID, &e.Detail)
-	e.At = fromMillis(at)
-	return e, err
 }

@@ -31,6 +31,7 @@ type LinkForm struct {
 	Formats      []Choice // The video formats, for "formats".
 	EmbedOrigins string   // One origin per line.
 	AskName      bool
+	EmailReceipt bool // Email the uploader a receipt.
 }
 
 // LinkFormPage is the view model of the mint form.

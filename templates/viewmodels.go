@@ -7,6 +7,9 @@ package templates
 type Page struct {
 	Title string // Shown in the tab, before " · uplink".
 	CSS   string // URL of the stylesheet.
+	// Brand is the install's branding, on the pages recipients see;
+	// zero elsewhere.
+	Brand Brand
 }
 
 // HomePage is the view model of the start page.

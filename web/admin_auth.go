@@ -178,4 +178,10 @@ var flashMessages = map[string]string{
 	"video-deleted":    "The video and its file were deleted.",
 	"video-processing": "The video is queued for processing again.",
 	"key-revoked":      "The API key was revoked.",
+	"password-changed": "Your password was changed. Your other devices are signed out.",
+	"notify-on":        "You will get an email when an upload through a link completes or fails.",
+	"notify-off":       "You will get no more email about uploads.",
+	"test-email":       "A test email is on its way to you.",
+	"admin-removed":    "The admin was removed and signed out.",
+	"brand-saved":      "The branding was saved: upload pages show it now.",
 }

@@ -310,7 +310,15 @@ func linkSettings(l store.Link, now time.Time) []templates.Setting {
 		{Term: "Allowed files", Value: upperFirst(links.TypesText(l.AllowedTypes))},
 		{Term: "May be embedded on", Value: embed},
 		{Term: "Asks for name and email", Value: ask},
+		{Term: "Emails a receipt", Value: yesNo(l.EmailReceipt)},
 		{Term: "Created", Value: linkTime(l.CreatedAt)},
+	}
+	if l.RecipientName != "" {
+		who := l.RecipientName
+		if l.RecipientEmail != "" {
+			who += " <" + l.RecipientEmail + ">"
+		}
+		out = append(out, templates.Setting{Term: "Made for", Value: who})
 	}
 	if l.RevokedAt != nil {
 		out = append(out, templates.Setting{Term: "Revoked", Value: linkTime(*l.RevokedAt)})
@@ -493,4 +501,11 @@ func (s *Server) handleLinkDuplicate(c echo.Context) error {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/admin/links/"+l.ID+"?done=link-duplicated")
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "Yes"
+	}
+	return "No"
 }

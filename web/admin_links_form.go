@@ -45,6 +45,7 @@ func (s *Server) handleLinkCreate(c echo.Context) error {
 		types:        c.FormValue("types"),
 		embedOrigins: c.FormValue("embedOrigins"),
 		askName:      c.FormValue("askName") != "",
+		emailReceipt: c.FormValue("emailReceipt") != "",
 	}
 	if form, err := c.FormParams(); err == nil {
 		v.formats = form["formats"]
@@ -89,13 +90,15 @@ type linkFormValues struct {
 	formats                         []string
 	embedOrigins                    string
 	askName                         bool
+	emailReceipt                    bool
 }
 
 // spec turns the form into a link spec, with an error message for each
 // field that does not parse, under the keys of links.FieldErrors.
 func (v linkFormValues) spec() (links.Spec, map[string]string) {
 	errs := map[string]string{}
-	sp := links.Spec{Label: v.label, Message: v.message, AskName: v.askName}
+	// A receipt needs an address: the link asks for it.
+	sp := links.Spec{Label: v.label, Message: v.message, AskName: v.askName || v.emailReceipt, EmailReceipt: v.emailReceipt}
 
 	ttl, msg := parseExpiry(v.expiry, v.expiryValue, v.expiryUnit)
 	if msg != "" {
@@ -282,6 +285,7 @@ func linkForm(v linkFormValues) templates.LinkForm {
 		MaxSize:      v.size,
 		EmbedOrigins: v.embedOrigins,
 		AskName:      v.askName,
+		EmailReceipt: v.emailReceipt,
 	}
 	for _, c := range [][2]string{{"one", "One-time"}, {"n", "Up to"}, {"unlimited", "Unlimited"}} {
 		f.Uploads = append(f.Uploads, templates.Choice{Value: c[0], Label: c[1], Checked: v.uploads == c[0]})

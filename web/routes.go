@@ -23,6 +23,8 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/metrics", s.handleMetrics, s.requireMetricsReader)
 	e.GET("/static/*", s.handleStatic)
 	e.GET("/favicon.ico", s.handleFavicon)
+	e.GET("/brand.css", s.handleBrandCSS)
+	e.GET("/brand/logo", s.handleBrandLogo)
 
 	// Public upload links: the page, the embed, and the endpoints the
 	// uploader script calls. State-changing calls must come from this
@@ -44,12 +46,22 @@ func (s *Server) routes(e *echo.Echo) {
 	// every state-changing one the session's CSRF token; a test walks
 	// this table to make sure no route escapes either. Their bodies are
 	// small url-encoded forms, refused unread when they cannot be one.
+	// The two dashboard forms that carry a small file (a CSV list, a
+	// logo): the same guards, with a multipart body allowed up to
+	// maxFileForm and parsed in memory.
+	fileForm := []echo.MiddlewareFunc{s.requireAdmin, same, limitFileForm(maxFileForm), checkCSRF}
+	e.POST("/admin/links/bulk", s.handleBulkCreate, fileForm...)
+	e.POST("/admin/branding/logo", s.handleLogoSet, fileForm...)
+
 	admin := e.Group("/admin", s.requireAdmin, same, limitForm(maxDashboardForm), checkCSRF)
 	admin.GET("", s.handleAdminHome)
 	admin.POST("/logout", s.handleLogout)
 
 	admin.GET("/links", s.handleLinkList)
 	admin.GET("/links/new", s.handleLinkNew)
+	admin.GET("/links/bulk", s.handleBulkNew)
+	admin.GET("/batches/:id", s.handleBatch)
+	admin.GET("/batches/:id/links.csv", s.handleBatchCSV)
 	admin.POST("/links", s.handleLinkCreate)
 	admin.GET("/links/:id", s.handleLinkDetail)
 	admin.GET("/links/:id/qr.svg", s.handleLinkQR)
@@ -77,6 +89,17 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.GET("/webhooks/:id", s.handleWebhookDetail)
 	admin.POST("/webhooks/:id/deliveries/:did/resend", s.handleWebhookResend)
 	admin.POST("/webhooks/:id/delete", s.handleWebhookDelete)
+
+	admin.GET("/branding", s.handleBranding)
+	admin.POST("/branding/accent", s.handleAccentSet)
+	admin.POST("/branding/logo/remove", s.handleLogoRemove)
+
+	admin.GET("/account", s.handleAccount)
+	admin.POST("/account/password", s.handlePasswordChange)
+	admin.POST("/account/notify", s.handleNotifyChange)
+	admin.POST("/account/test-email", s.handleTestEmail)
+	admin.POST("/admins", s.handleAdminAdd)
+	admin.POST("/admins/:id/remove", s.handleAdminRemove)
 
 	s.api.Register(e)
 }

@@ -106,6 +106,8 @@ func (f secFixtures) requestsFor(method, path string) []secRequest {
 	case "/admin/videos/:id/source":
 		return append(anonAndAdmin("/admin/videos/"+f.videoID+"/source"),
 			secRequest{path: "/admin/videos/" + f.videoID + "/source?download=1", as: "admin"})
+	case "/admin/batches/:id", "/admin/batches/:id/links.csv":
+		return anonAndAdmin(strings.Replace(path, ":id", "nosuchbatch", 1))
 	case "/admin/webhooks/:id":
 		return anonAndAdmin("/admin/webhooks/" + f.webhookID)
 	case "/videos", "/upload-tokens":

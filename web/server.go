@@ -22,6 +22,7 @@ import (
 	"github.com/uplink-video/uplink/web/api"
 	"github.com/uplink-video/uplink/web/links"
 	"github.com/uplink-video/uplink/web/metrics"
+	"github.com/uplink-video/uplink/web/notify"
 	"github.com/uplink-video/uplink/web/reqid"
 	"github.com/uplink-video/uplink/web/webhooks"
 )
@@ -46,6 +47,9 @@ type Deps struct {
 	// its endpoints. When nil, New builds one that queues, for a worker
 	// running elsewhere.
 	Webhooks *webhooks.Service
+	// Notify sends email about uploads; nil sends none, and the
+	// dashboard says how to turn it on.
+	Notify *notify.Service
 	// ExtraAPIKey is an API key accepted besides the managed ones.
 	ExtraAPIKey string
 	// PublicURL is the base of every absolute URL uplink hands out.
@@ -87,6 +91,7 @@ type Server struct {
 	api        *api.API
 	links      *links.Service
 	webhooks   *webhooks.Service
+	notify     *notify.Service
 	publicURL  string
 	chunkSize  int64
 	version    string
@@ -124,6 +129,7 @@ func New(d Deps) *echo.Echo {
 		api:        d.API,
 		links:      d.Links,
 		webhooks:   d.Webhooks,
+		notify:     d.Notify,
 		publicURL:  strings.TrimRight(d.PublicURL, "/"),
 		chunkSize:  d.ChunkSize,
 		version:    d.Version,

@@ -77,7 +77,7 @@ func resumable(l store.Link, ref *links.Refusal) bool {
 
 func (s *Server) renderUnavailable(c echo.Context, status int, heading, message string, embed bool) error {
 	return render(c, status, templates.LinkUnavailable(templates.LinkUnavailablePage{
-		Page: s.page(heading), Status: status, Heading: heading, Message: message, Embed: embed,
+		Page: s.brandedPage(c, heading), Status: status, Heading: heading, Message: message, Embed: embed,
 		UploadCSS: static.URL("css/upload.css"),
 	}))
 }
@@ -86,7 +86,7 @@ func (s *Server) renderUnavailable(c echo.Context, status int, heading, message 
 func (s *Server) uploadPage(c echo.Context, l store.Link, embed bool) templates.UploadPage {
 	now := s.store.Now()
 	m := templates.UploadPage{
-		Page:       s.page(l.Label),
+		Page:       s.brandedPage(c, l.Label),
 		LinkID:     l.ID,
 		Label:      l.Label,
 		Message:    l.Message,
@@ -144,4 +144,12 @@ func capitalize(s string) string {
 		return s
 	}
 	return string(unicode.ToUpper(r)) + s[n:]
+}
+
+// brandedPage is s.page with the install's branding, for the pages
+// recipients see.
+func (s *Server) brandedPage(c echo.Context, title string) templates.Page {
+	p := s.page(title)
+	p.Brand = s.brand(c)
+	return p
 }

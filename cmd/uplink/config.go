@@ -13,6 +13,7 @@ import (
 
 	"github.com/uplink-video/uplink/store/media"
 	"github.com/uplink-video/uplink/web/account"
+	"github.com/uplink-video/uplink/web/notify"
 )
 
 // setting is one configuration value, set by a flag or by an environment
@@ -201,6 +202,10 @@ type serveConfig struct {
 	// networks.
 	webhookPrivate bool
 	processing     processingConfig
+	// smtp is where upload emails go; nil sends none.
+	smtp *notify.SMTP
+	// smtpFrom is their sender.
+	smtpFrom string
 }
 
 // processingConfig is how videos are processed once uploaded.
@@ -230,6 +235,7 @@ type serveFlags struct {
 	procTimeout             *time.Duration
 	procMemory              *string
 	procThreads             *string
+	smtpURL, smtpFrom       *string
 }
 
 // newServeFlags defines the serve command's settings. Its usage, written
@@ -256,6 +262,8 @@ func newServeFlags(getenv func(string) string, out io.Writer) *serveFlags {
 		procTimeout:    fs.Duration("processing-timeout", "UPLINK_PROCESSING_TIMEOUT", 2*time.Hour, "time limit of one attempt at processing a video; ffmpeg is stopped past it and the video marked failed"),
 		procMemory:     fs.String("processing-memory", "UPLINK_PROCESSING_MEMORY", "4GiB", "address space each ffmpeg or ffprobe run may use (RLIMIT_AS); a file that needs more fails"),
 		procThreads:    fs.String("processing-threads", "UPLINK_PROCESSING_THREADS", "auto", "threads each preview encodes with; auto is one fewer than the CPUs (at least 1), so that a core stays free for uploads"),
+		smtpURL:        fs.String("smtp-url", "UPLINK_SMTP_URL", "", "send email about uploads through links (to the admins who ask for it, and receipts to uploaders when a link says so) through this server: smtp://user:password@host:587 upgrades with STARTTLS, smtps://...:465 starts with TLS (prefer the environment variable: flags show in the process list)"),
+		smtpFrom:       fs.String("smtp-from", "UPLINK_SMTP_FROM", "", "sender of that email, such as \"Uplink <uplink@example.com>\" (default: the --smtp-url user when it is an address, else uplink@ the SMTP host)"),
 		metrics:        fs.String("metrics-addr", "UPLINK_METRICS_ADDR", "", "also serve the Prometheus metrics at /metrics on this address (host:port), without authentication: keep it on a private network (on the main address, /metrics needs an admin session or an API key)"),
 	}
 }
@@ -283,6 +291,9 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (serve
 		metricsAddr: *f.metrics, webhookPrivate: *f.webhookPrivate,
 	}
 	if c.processing, err = f.processingConfig(); err != nil {
+		return c, err
+	}
+	if c.smtp, c.smtpFrom, err = f.smtpConfig(); err != nil {
 		return c, err
 	}
 	if c.logFormat != "text" && c.logFormat != "json" {
@@ -344,4 +355,30 @@ func (f *serveFlags) processingConfig() (processingConfig, error) {
 		return c, fmt.Errorf("invalid --processing-threads %q: want auto or a number from 1 to 64", *f.procThreads)
 	}
 	return c, nil
+}
+
+// smtpConfig validates the email settings; nil when there are none.
+func (f *serveFlags) smtpConfig() (*notify.SMTP, string, error) {
+	if *f.smtpURL == "" {
+		if *f.smtpFrom != "" {
+			return nil, "", fmt.Errorf("--smtp-from needs --smtp-url")
+		}
+		return nil, "", nil
+	}
+	c, err := notify.ParseSMTPURL(*f.smtpURL)
+	if err != nil {
+		// The URL may hold a password: it is not repeated.
+		return nil, "", fmt.Errorf("invalid --smtp-url: %w", err)
+	}
+	from := *f.smtpFrom
+	if from == "" {
+		from = "uplink@" + c.Host
+		if notify.CheckAddress(c.Username) == nil {
+			from = c.Username
+		}
+	}
+	if err := notify.CheckAddress(from); err != nil {
+		return nil, "", fmt.Errorf("invalid --smtp-from: %w", err)
+	}
+	return &c, from, nil
 }

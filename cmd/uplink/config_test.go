@@ -318,6 +318,8 @@ var serveSettings = []struct{ flag, env string }{
 	{"s3-path-style", "UPLINK_S3_PATH_STYLE"},
 	{"s3-equal-parts", "UPLINK_S3_EQUAL_PARTS"},
 	{"s3-equal-part-size", "UPLINK_S3_EQUAL_PART_SIZE"},
+	{"smtp-url", "UPLINK_SMTP_URL"},
+	{"smtp-from", "UPLINK_SMTP_FROM"},
 	{"database", "UPLINK_DATABASE"},
 }
 

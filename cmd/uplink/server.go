@@ -21,6 +21,7 @@ import (
 	"github.com/uplink-video/uplink/web/account"
 	"github.com/uplink-video/uplink/web/links"
 	"github.com/uplink-video/uplink/web/metrics"
+	"github.com/uplink-video/uplink/web/notify"
 	"github.com/uplink-video/uplink/web/webhooks"
 )
 
@@ -43,6 +44,8 @@ type Main struct {
 	metrics  *metrics.Metrics
 	cleanup  *metrics.Cleanup
 	webhooks *webhooks.Service
+	// notify emails about uploads through links; nil without --smtp-url.
+	notify *notify.Service
 	// processing probes completed uploads and makes their thumbnails and
 	// previews; without ffmpeg it is there but queues nothing.
 	processing *processing.Service
@@ -130,11 +133,16 @@ func (m *Main) buildServices() {
 	m.webhooks = webhooks.New(m.store, webhooks.Config{
 		PublicURL: m.cfg.publicURL, AllowPrivateTargets: m.cfg.webhookPrivate, Version: version(), Logger: m.log,
 	})
+	if m.cfg.smtp != nil {
+		m.notify = notify.New(m.store, notify.Config{
+			SMTP: *m.cfg.smtp, From: m.cfg.smtpFrom, PublicURL: m.cfg.publicURL, Logger: m.log,
+		})
+	}
 	m.processing = m.newProcessing()
 	m.metrics.WatchJobs(m.store.CountJobs)
-	// Both the webhooks and processing hear about completed uploads.
+	// The webhooks, processing and email hear about completed uploads.
 	cfg := ingest.Config{
-		Lease: m.cfg.lease, Logger: m.log, Hooks: m.hooks, Events: ingest.Fanout{m.webhooks, m.processing},
+		Lease: m.cfg.lease, Logger: m.log, Hooks: m.hooks, Events: ingest.Fanout{m.webhooks, m.processing, m.notify},
 		Metrics: m.metrics.Uploads(metrics.KindAPI), LinkMetrics: m.metrics.Uploads(metrics.KindLink),
 	}
 	if m.store.Postgres() {
@@ -168,7 +176,7 @@ func (m *Main) recover(ctx context.Context) error {
 	}
 	m.cleanup.Removed("abandoned_upload", report.Abandoned)
 	m.cleanup.Removed("orphan_blob", report.Orphans)
-	m.links, err = newLinks(m.store, m.ingest, m.cfg.backendConfig, m.webhooks, m.metrics.Uploads(metrics.KindLink), m.log)
+	m.links, err = newLinks(m.store, m.ingest, m.cfg.backendConfig, ingest.Fanout{m.webhooks, m.notify}, m.metrics.Uploads(metrics.KindLink), m.log)
 	if err != nil {
 		return err
 	}
@@ -214,6 +222,7 @@ func (m *Main) buildWeb(ctx context.Context) error {
 		Processing:      m.processing,
 		Links:           m.links,
 		Webhooks:        m.webhooks,
+		Notify:          m.notify,
 		ExtraAPIKey:     m.cfg.apiKey,
 		PublicURL:       m.cfg.publicURL,
 		APICORSOrigins:  m.cfg.corsOrigins,
@@ -271,8 +280,11 @@ func (m *Main) Run(ctx context.Context, out io.Writer) error {
 func (m *Main) startWorkers(ctx context.Context) {
 	wctx, stop := context.WithCancel(ctx)
 	m.stop = stop
-	m.workers.Add(3)
+	m.workers.Add(4)
 	go func() { defer m.workers.Done(); m.maintain(wctx) }()
+	// Email waiting in the store goes out, as webhooks do, on this start
+	// or the next; a nil notify returns at once.
+	go func() { defer m.workers.Done(); m.notify.Run(wctx) }()
 	go func() { defer m.workers.Done(); m.webhooks.Run(wctx) }()
 	go func() { defer m.workers.Done(); m.processing.Run(wctx) }()
 	if m.metricsLn == nil {

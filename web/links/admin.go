@@ -48,6 +48,7 @@ func SpecOf(l store.Link) Spec {
 		Types:        append([]string(nil), l.AllowedTypes...),
 		EmbedOrigins: append([]string(nil), l.EmbedOrigins...),
 		AskName:      l.AskName,
+		EmailReceipt: l.EmailReceipt,
 	}
 }
 

@@ -119,6 +119,10 @@ type Spec struct {
 	// EmbedOrigins may embed the uploader (scheme://host[:port]), or "*".
 	EmbedOrigins []string
 	AskName      bool
+	// EmailReceipt emails the uploader a receipt when an upload
+	// completes, at the address they gave (AskName) or the one the link
+	// was made for; only when uplink sends email.
+	EmailReceipt bool
 }
 
 // FieldErrors maps the fields of a Spec to what is wrong with them.
@@ -215,6 +219,7 @@ func (s *Service) Create(ctx context.Context, sp Spec) (store.Link, error) {
 		AllowedTypes: sp.Types,
 		EmbedOrigins: sp.EmbedOrigins,
 		AskName:      sp.AskName,
+		EmailReceipt: sp.EmailReceipt,
 	})
 }
 
