@@ -12,8 +12,9 @@ import (
 // The migrations of each engine. SQLite's are migrations/*.sql, recorded
 // under those names ("migrations/0001_init.sql") by every install so far.
 // PostgreSQL's are migrations/postgres/*.sql: its 0001 creates the schema
-// that SQLite's 0001 to 0008 built step by step, and later ones are
-// numbered after it. A change of schema gets a file for each engine.
+// that SQLite's 0001 to 0010 built step by step, and later ones are
+// numbered after it (its 0002 is SQLite's 0011). A change of schema gets
+// a file for each engine.
 //
 //go:embed migrations/*.sql migrations/postgres/*.sql
 var migrationFS embed.FS
