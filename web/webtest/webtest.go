@@ -48,16 +48,19 @@ type App struct {
 	Metrics *metrics.Metrics
 	// Echo is the application, for walking its route table.
 	Echo *echo.Echo
-	// Clock is the store's clock; it starts at storetest.Epoch.
+	// Clock is the store's clock; it starts at storetest.Epoch (or at the
+	// time WithClockAt gives).
 	Clock *storetest.Clock
-	// Dir holds the database (DBPath) and the blobs.
-	Dir, DBPath string
+	// Dir holds the database (DBPath) and the blobs (BlobDir, the root of
+	// Blobs), for tests that look at the files themselves.
+	Dir, DBPath, BlobDir string
 	// Deps are the dependencies the application was built with.
 	Deps web.Deps
 }
 
 // config is what the options change.
 type config struct {
+	start       time.Time
 	lease       time.Duration
 	chunk       int64
 	log         *slog.Logger
@@ -76,6 +79,10 @@ type config struct {
 
 // Option changes how Start builds the application.
 type Option func(*config)
+
+// WithClockAt starts the clock at t instead of storetest.Epoch, for tests
+// whose expected dates are written out from another start.
+func WithClockAt(t time.Time) Option { return func(c *config) { c.start = t } }
 
 // WithLease sets how long an upload may idle between parts (default two
 // hours).
@@ -151,10 +158,13 @@ func Start(tb testing.TB, opts ...Option) *App {
 	}
 	dir := tb.TempDir()
 	clk := storetest.NewClock()
-	a := &App{Dir: dir, DBPath: filepath.Join(dir, "uplink.db"), Clock: clk}
+	if !cfg.start.IsZero() {
+		clk.Set(cfg.start)
+	}
+	a := &App{Dir: dir, DBPath: filepath.Join(dir, "uplink.db"), BlobDir: filepath.Join(dir, "blobs"), Clock: clk}
 	a.Store = storetest.OpenFile(tb, a.DBPath, clk)
 	var err error
-	if a.Blobs, err = blob.NewDir(filepath.Join(dir, "blobs")); err != nil {
+	if a.Blobs, err = blob.NewDir(a.BlobDir); err != nil {
 		tb.Fatal(err)
 	}
 
