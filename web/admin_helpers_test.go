@@ -12,7 +12,6 @@ package web_test
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -28,7 +27,6 @@ import (
 	"github.com/uplink-video/uplink/store/blob"
 	"github.com/uplink-video/uplink/store/ingest"
 	"github.com/uplink-video/uplink/store/storetest"
-	"github.com/uplink-video/uplink/web"
 	"github.com/uplink-video/uplink/web/links"
 	"github.com/uplink-video/uplink/web/webtest"
 )
@@ -65,33 +63,11 @@ func newAdminApp(t *testing.T) *adminApp {
 	return a
 }
 
-// newAnonymousApp starts the application and creates an admin, without
-// signing in.
-func newAnonymousApp(t *testing.T) *adminApp {
+// newAnonymousApp starts the application with webtest.Start, changed by
+// opts (webtest.WithLogger, or webtest.WithDeps for rate limits, say), and creates
+// an admin, without signing in.
+func newAnonymousApp(t *testing.T, opts ...webtest.Option) *adminApp {
 	t.Helper()
-	return newAnonymousAppWith(t, nil)
-}
-
-// newAnonymousAppWith is newAnonymousApp with configure (when not nil)
-// changing the application's dependencies, such as its logger or rate
-// limits, before it is built.
-func newAnonymousAppWith(t *testing.T, configure func(*web.Deps)) *adminApp {
-	t.Helper()
-	return newAnonymousAppOn(t, configure, nil)
-}
-
-// newAnonymousAppOn is newAnonymousAppWith serving on the listener that
-// wrap (when not nil) makes of the test server's, for tests that watch
-// the connections from the server's side.
-func newAnonymousAppOn(t *testing.T, configure func(*web.Deps), wrap func(net.Listener) net.Listener) *adminApp {
-	t.Helper()
-	var opts []webtest.Option
-	if configure != nil {
-		opts = append(opts, webtest.WithDeps(configure))
-	}
-	if wrap != nil {
-		opts = append(opts, webtest.WithListener(wrap))
-	}
 	w := webtest.Start(t, opts...)
 	// bcrypt's lowest cost keeps sign-ins fast under -race; the server
 	// checks at whatever cost a hash has, and TestAdminSignInRealHash

@@ -20,6 +20,7 @@ import (
 	"github.com/uplink-video/uplink/web"
 	"github.com/uplink-video/uplink/web/links"
 	"github.com/uplink-video/uplink/web/reqid"
+	"github.com/uplink-video/uplink/web/webtest"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server's goroutines.
@@ -92,9 +93,7 @@ func TestLogEntriesCarryTheRequestID(t *testing.T) {
 	var logs syncBuffer
 	// The root logger is wrapped once, as cmd/uplink does, and every
 	// service gets it.
-	a := newAnonymousAppWith(t, func(d *web.Deps) {
-		d.Logger = slog.New(reqid.NewHandler(slog.NewJSONHandler(&logs, nil)))
-	})
+	a := newAnonymousApp(t, webtest.WithLogger(slog.New(reqid.NewHandler(slog.NewJSONHandler(&logs, nil)))))
 	l, err := a.Links.Create(context.Background(), links.Spec{Label: "ids", Types: []string{"any"}})
 	if err != nil {
 		t.Fatal(err)
