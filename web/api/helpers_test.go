@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/uplink-video/uplink/store"
+	"github.com/uplink-video/uplink/store/blob"
 	"github.com/uplink-video/uplink/store/ingest"
 	"github.com/uplink-video/uplink/store/storetest"
 	"github.com/uplink-video/uplink/web/webtest"
@@ -58,6 +59,7 @@ type app struct {
 	clock    *storetest.Clock
 	store    *store.Store
 	blobRoot string
+	blobs    *blob.Dir // The blobs under blobRoot, as the app writes them.
 	// key is a managed API key's secret.
 	key string
 
@@ -95,7 +97,7 @@ func newApp(t *testing.T, opts ...webtest.Option) *app {
 	if err != nil {
 		t.Fatalf("CreateAPIKey: %v", err)
 	}
-	a.url, a.clock, a.store, a.blobRoot, a.key = w.URL, w.Clock, w.Store, w.BlobDir, key
+	a.url, a.clock, a.store, a.blobRoot, a.blobs, a.key = w.URL, w.Clock, w.Store, w.BlobDir, w.Blobs, key
 	return a
 }
 
