@@ -1,9 +1,9 @@
 package web_test
 
 // Tests of the dashboard's sign-in, sessions, CSRF and the admin route
-// table. Each test builds the real application (SQLite in t.TempDir(),
-// blobs on disk, the ingest service, the Echo app) behind a real HTTP
-// server, and moves a test clock instead of sleeping. The helpers here are
+// table. Each test starts the real application with webtest.Start (SQLite
+// in t.TempDir(), blobs on disk, the ingest service, the Echo app behind a
+// real HTTP server), and moves its clock instead of sleeping. The helpers here are
 // prefixed "auth" to keep them apart from the shared dashboard helpers.
 
 import (
@@ -15,7 +15,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -27,11 +26,10 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/uplink-video/uplink/store"
-	"github.com/uplink-video/uplink/store/blob"
-	"github.com/uplink-video/uplink/store/ingest"
 	"github.com/uplink-video/uplink/store/storetest"
 	"github.com/uplink-video/uplink/web"
 	"github.com/uplink-video/uplink/web/account"
+	"github.com/uplink-video/uplink/web/webtest"
 )
 
 const (
@@ -53,38 +51,14 @@ type authApp struct {
 	store *store.Store
 }
 
-// authStart builds the application as cmd/uplink wires it, with two admin
+// authStart starts the application with webtest.Start, with two admin
 // accounts. secure sets web.Deps.SecureCookies.
 func authStart(t *testing.T, secure bool) *authApp {
 	t.Helper()
-	dir := t.TempDir()
-	clk := storetest.NewClock()
-	// Sessions, CSRF and sign-in throttling live in the database: on
-	// PostgreSQL when the package's tests run there (storetest.Main).
-	dsn := filepath.Join(dir, "uplink.db")
-	if storetest.Postgres() {
-		dsn = storetest.NewDSN(t)
-	}
-	st := storetest.OpenDSN(t, dsn, clk)
-	blobs, err := blob.NewDir(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatalf("blob.NewDir: %v", err)
-	}
-	authCreate(t, st, authEmail, authPassword)
-	authCreate(t, st, authOther, authOtherPassword)
-	srv := httptest.NewUnstartedServer(nil)
-	base := "http://" + srv.Listener.Addr().String()
-	e := web.New(web.Deps{
-		Store:         st,
-		Ingest:        ingest.New(st, blobs, ingest.Config{}),
-		PublicURL:     base,
-		SecureCookies: secure,
-		Version:       "test",
-	})
-	srv.Config.Handler = e
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return &authApp{t: t, url: base, echo: e, clock: clk, store: st}
+	w := webtest.Start(t, webtest.WithDeps(func(d *web.Deps) { d.SecureCookies = secure }))
+	authCreate(t, w.Store, authEmail, authPassword)
+	authCreate(t, w.Store, authOther, authOtherPassword)
+	return &authApp{t: t, url: w.URL, echo: w.Echo, clock: w.Clock, store: w.Store}
 }
 
 // authCreate creates an admin account whose password hash has bcrypt's

@@ -10,9 +10,7 @@ package web_test
 // here without checking every admin_*_test.go.
 
 import (
-	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -21,15 +19,7 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
-	"github.com/labstack/echo/v4"
-	"golang.org/x/crypto/bcrypt"
 
-	"github.com/uplink-video/uplink/store"
-	"github.com/uplink-video/uplink/store/blob"
-	"github.com/uplink-video/uplink/store/ingest"
-	"github.com/uplink-video/uplink/store/storetest"
-	"github.com/uplink-video/uplink/web"
-	"github.com/uplink-video/uplink/web/links"
 	"github.com/uplink-video/uplink/web/webtest"
 )
 
@@ -39,16 +29,10 @@ const (
 	adminPassword = "correct horse battery staple"
 )
 
-// adminApp is one running instance of uplink with one admin account.
+// adminApp is one running instance of uplink (webtest.Start's: its URL,
+// store, services, clock and files) with one admin account.
 type adminApp struct {
-	URL    string           // The server's base URL, also its public URL.
-	Store  *store.Store     // The app's store, for setting up and checking state.
-	Links  *links.Service   // The links service the app uses.
-	Ingest *ingest.Service  // The token upload endpoint's service.
-	Blobs  *blob.Dir        // Where uploaded bytes are kept.
-	Clock  *storetest.Clock // The store's clock; starts at storetest.Epoch.
-	Echo   *echo.Echo       // The application, for walking its route table.
-	DSN    string           // The database, for tests that plant rows the app would refuse (storetest.RawDB).
+	*webtest.App
 	// Client keeps the session cookie and does not follow redirects, so
 	// that tests see the redirects themselves.
 	Client *http.Client
@@ -56,58 +40,23 @@ type adminApp struct {
 	csrf string // The session's CSRF token, read from the last page that had one.
 }
 
-// newAdminApp starts the application, creates an admin (adminEmail,
-// adminPassword) and signs in.
-func newAdminApp(t *testing.T) *adminApp {
+// newAdminApp starts the application, changed by opts, creates an admin
+// (adminEmail, adminPassword) and signs in.
+func newAdminApp(t *testing.T, opts ...webtest.Option) *adminApp {
 	t.Helper()
-	a := newAnonymousApp(t)
+	a := newAnonymousApp(t, opts...)
 	a.signIn(t)
 	return a
 }
 
-// newAnonymousApp starts the application and creates an admin, without
-// signing in.
-func newAnonymousApp(t *testing.T) *adminApp {
+// newAnonymousApp starts the application with webtest.Start, changed by
+// opts (webtest.WithLogger, or webtest.WithDeps for rate limits, say), and creates
+// an admin, without signing in.
+func newAnonymousApp(t *testing.T, opts ...webtest.Option) *adminApp {
 	t.Helper()
-	return newAnonymousAppWith(t, nil)
-}
-
-// newAnonymousAppWith is newAnonymousApp with configure (when not nil)
-// changing the application's dependencies, such as its logger or rate
-// limits, before it is built.
-func newAnonymousAppWith(t *testing.T, configure func(*web.Deps)) *adminApp {
-	t.Helper()
-	return newAnonymousAppOn(t, configure, nil)
-}
-
-// newAnonymousAppOn is newAnonymousAppWith serving on the listener that
-// wrap (when not nil) makes of the test server's, for tests that watch
-// the connections from the server's side.
-func newAnonymousAppOn(t *testing.T, configure func(*web.Deps), wrap func(net.Listener) net.Listener) *adminApp {
-	t.Helper()
-	var opts []webtest.Option
-	if configure != nil {
-		opts = append(opts, webtest.WithDeps(configure))
-	}
-	if wrap != nil {
-		opts = append(opts, webtest.WithListener(wrap))
-	}
 	w := webtest.Start(t, opts...)
-	// bcrypt's lowest cost keeps sign-ins fast under -race; the server
-	// checks at whatever cost a hash has, and TestAdminSignInRealHash
-	// covers account.Create's real cost.
-	h, err := bcrypt.GenerateFromPassword([]byte(adminPassword), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Store.CreateAdmin(context.Background(), adminEmail, string(h)); err != nil {
-		t.Fatal(err)
-	}
-	return &adminApp{
-		URL: w.URL, Store: w.Store, Links: w.Links, Ingest: w.Ingest, Blobs: w.Blobs, Clock: w.Clock,
-		Echo: w.Echo, DSN: w.DSN,
-		Client: newClient(t),
-	}
+	authCreate(t, w.Store, adminEmail, adminPassword)
+	return &adminApp{App: w, Client: newClient(t)}
 }
 
 // newClient returns a client with an empty cookie jar that does not follow

@@ -849,7 +849,7 @@ func TestLinkProgressAndTimeline(t *testing.T) {
 	}
 
 	// Signed out, the progress is refused with 401, not a redirect.
-	anon := &adminApp{URL: a.URL, Client: newClient(t)}
+	anon := &adminApp{App: a.App, Client: newClient(t)}
 	resp, _ := anon.getResponse(t, "/admin/links/"+l.ID+"/progress", http.Header{"Accept": {"application/json"}})
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("progress without a session: %d, want 401", resp.StatusCode)

@@ -7,33 +7,12 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/uplink-video/uplink/store"
 	"github.com/uplink-video/uplink/store/media/mediatest"
 	"github.com/uplink-video/uplink/web/webtest"
 )
 
-// newProcessingAdminApp is newAdminApp with the processing service on
-// the installed ffmpeg; the test steps its jobs.
-func newProcessingAdminApp(t *testing.T) (*adminApp, *webtest.App) {
-	t.Helper()
-	w := webtest.Start(t, webtest.WithProcessing())
-	h, err := bcrypt.GenerateFromPassword([]byte(adminPassword), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Store.CreateAdmin(context.Background(), adminEmail, string(h)); err != nil {
-		t.Fatal(err)
-	}
-	a := &adminApp{
-		URL: w.URL, Store: w.Store, Links: w.Links, Ingest: w.Ingest, Blobs: w.Blobs, Clock: w.Clock,
-		Echo: w.Echo, DSN: w.DSN, Client: newClient(t),
-	}
-	a.signIn(t)
-	return a, w
-}
-
+// runJobs runs the app's processing jobs until none is left.
 func runJobs(t *testing.T, w *webtest.App) {
 	t.Helper()
 	for {
@@ -51,14 +30,14 @@ func runJobs(t *testing.T, w *webtest.App) {
 // its thumbnail in the list, its facts, the preview as the player (with
 // the thumbnail as poster) and the note that the original is untouched.
 func TestVideoPagesShowProcessing(t *testing.T) {
-	a, w := newProcessingAdminApp(t)
+	a := newAdminApp(t, webtest.WithProcessing())
 	id := vidUploadWithToken(t, a, "clip.avi", mediatest.Read(t, "mpeg4-mp3.avi"))
 
 	doc := a.getPage(t, "/admin/videos/"+id)
 	if got := strings.TrimSpace(testID(doc, "processing-state").Text()); !strings.Contains(got, "Processing") {
 		t.Errorf("before the job runs: %q, want Processing", got)
 	}
-	runJobs(t, w)
+	runJobs(t, a.App)
 
 	doc = a.getPage(t, "/admin/videos")
 	thumb, ok := testID(doc, "video-thumbnail").Attr("src")
@@ -100,9 +79,9 @@ func TestVideoPagesShowProcessing(t *testing.T) {
 // like a video: its page says why processing failed, and Retry queues it
 // again.
 func TestVideoPageShowsFailedProcessingWithRetry(t *testing.T) {
-	a, w := newProcessingAdminApp(t)
+	a := newAdminApp(t, webtest.WithProcessing())
 	id := vidUploadWithToken(t, a, "notes.mp4", mediatest.Read(t, "text-named.mp4"))
-	runJobs(t, w)
+	runJobs(t, a.App)
 	doc := a.getPage(t, "/admin/videos/"+id)
 	failed := testID(doc, "processing-failed")
 	if !strings.Contains(failed.Text(), "ffprobe could not read the file") {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/uplink-video/uplink/store"
 	"github.com/uplink-video/uplink/web/webhooks"
+	"github.com/uplink-video/uplink/web/webtest"
 )
 
 func text(s *goquery.Selection) string { return strings.Join(strings.Fields(s.Text()), " ") }
@@ -174,11 +175,10 @@ func deliveryRows(doc *goquery.Document) []string {
 }
 
 func TestWebhookDeliveryLogAndResend(t *testing.T) {
-	a := newAdminApp(t)
+	// The app's webhooks service may call the test's loopback receiver;
+	// the test runs its worker, and the dashboard shows what it did.
+	a := newAdminApp(t, webtest.WithPrivateWebhooks())
 	ctx := context.Background()
-	// A worker that may call the test's loopback receiver, on the app's
-	// store: the dashboard shows what it did.
-	worker := webhooks.New(a.Store, webhooks.Config{AllowPrivateTargets: true})
 	var fixed atomic.Bool
 	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !fixed.Load() {
@@ -186,18 +186,18 @@ func TestWebhookDeliveryLogAndResend(t *testing.T) {
 		}
 	}))
 	t.Cleanup(rcv.Close)
-	ep, err := worker.CreateEndpoint(ctx, rcv.URL+"/hook", webhooks.EventTypes)
+	ep, err := a.Webhooks.CreateEndpoint(ctx, rcv.URL+"/hook", webhooks.EventTypes)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, typ := range []string{webhooks.EventUploadStarted, webhooks.EventUploadCompleted} {
-		if _, err := worker.Emit(ctx, webhooks.Event{Type: typ, OrderKey: "video:viABC", Data: webhooks.UploadData{VideoID: "viABC"}}); err != nil {
+		if _, err := a.Webhooks.Emit(ctx, webhooks.Event{Type: typ, OrderKey: "video:viABC", Data: webhooks.UploadData{VideoID: "viABC"}}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	deliver := func() {
 		t.Helper()
-		if _, err := worker.DeliverDue(ctx); err != nil {
+		if _, err := a.Webhooks.DeliverDue(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}

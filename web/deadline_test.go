@@ -51,7 +51,7 @@ type idleApp struct {
 func newIdleApp(t *testing.T, idle time.Duration) *idleApp {
 	t.Helper()
 	w := webtest.Start(t, webtest.WithDeps(func(d *web.Deps) { d.ReadIdleTimeout = idle }))
-	return &idleApp{URL: w.URL, Store: w.Store, Links: w.Links, root: filepath.Join(w.Dir, "blobs")}
+	return &idleApp{URL: w.URL, Store: w.Store, Links: w.Links, root: w.BlobDir}
 }
 
 // blobFiles lists the files of the blobs on disk.

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/uplink-video/uplink/web/webtest"
 )
 
 // formBodySize is the size of each hostile body: more than Go keeps of a
@@ -168,10 +170,10 @@ func TestLargeFormBodiesAreRefusedUnread(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
 	var watch *connWatch
-	a := newAnonymousAppOn(t, nil, func(l net.Listener) net.Listener {
+	a := newAnonymousApp(t, webtest.WithListener(func(l net.Listener) net.Listener {
 		watch = newConnWatch(l)
 		return watch
-	})
+	}))
 	a.signIn(t)
 	loginCSRF := formCSRF(t, func() string {
 		// A fresh form token, as a browser has after opening the page.

@@ -4,14 +4,9 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/uplink-video/uplink/store"
-	"github.com/uplink-video/uplink/store/blob"
-	"github.com/uplink-video/uplink/store/ingest"
 	"github.com/uplink-video/uplink/web"
 	"github.com/uplink-video/uplink/web/links"
 	"github.com/uplink-video/uplink/web/webtest"
@@ -28,21 +23,7 @@ func TestReadiness(t *testing.T) {
 		{"disk nearly full", 1 << 62, http.StatusServiceUnavailable, "bytes free"},
 	} {
 		t.Run(tc.description, func(t *testing.T) {
-			dir := t.TempDir()
-			st, err := store.Open(context.Background(), filepath.Join(dir, "uplink.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			blobs, err := blob.NewDir(filepath.Join(dir, "blobs"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := httptest.NewServer(web.New(web.Deps{
-				Store: st, Ingest: ingest.New(st, blobs, ingest.Config{}), PublicURL: "http://uplink.test",
-				DataDir: dir, MinFreeBytes: tc.minFree,
-			}))
-			defer srv.Close()
+			srv := webtest.Start(t, webtest.WithDeps(func(d *web.Deps) { d.DataDir, d.MinFreeBytes = t.TempDir(), tc.minFree }))
 			for path, want := range map[string]int{"/readyz": tc.wantStatus, "/healthz": http.StatusOK} {
 				resp, err := http.Get(srv.URL + path)
 				if err != nil {

@@ -7,19 +7,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/uplink-video/uplink/store"
-	"github.com/uplink-video/uplink/store/blob"
-	"github.com/uplink-video/uplink/store/ingest"
 	"github.com/uplink-video/uplink/web"
 	"github.com/uplink-video/uplink/web/links"
 	"github.com/uplink-video/uplink/web/reqid"
+	"github.com/uplink-video/uplink/web/webtest"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server's goroutines.
@@ -39,22 +35,8 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 // and logged with the route, and that secrets in the URL and headers never
 // reach the log.
 func TestRequestLog(t *testing.T) {
-	dir := t.TempDir()
-	st, err := store.Open(context.Background(), filepath.Join(dir, "uplink.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	blobs, err := blob.NewDir(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var logs syncBuffer
-	srv := httptest.NewServer(web.New(web.Deps{
-		Store: st, Ingest: ingest.New(st, blobs, ingest.Config{}), PublicURL: "http://uplink.test",
-		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
-	}))
-	defer srv.Close()
+	srv := webtest.Start(t, webtest.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
 
 	const token = "toSECRETSECRETSECRET12345"
 	const key = "my-secret-api-key-value"
@@ -92,9 +74,7 @@ func TestLogEntriesCarryTheRequestID(t *testing.T) {
 	var logs syncBuffer
 	// The root logger is wrapped once, as cmd/uplink does, and every
 	// service gets it.
-	a := newAnonymousAppWith(t, func(d *web.Deps) {
-		d.Logger = slog.New(reqid.NewHandler(slog.NewJSONHandler(&logs, nil)))
-	})
+	a := newAnonymousApp(t, webtest.WithLogger(slog.New(reqid.NewHandler(slog.NewJSONHandler(&logs, nil)))))
 	l, err := a.Links.Create(context.Background(), links.Spec{Label: "ids", Types: []string{"any"}})
 	if err != nil {
 		t.Fatal(err)

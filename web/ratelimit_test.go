@@ -20,13 +20,14 @@ import (
 	"github.com/uplink-video/uplink/web"
 	"github.com/uplink-video/uplink/web/links"
 	"github.com/uplink-video/uplink/web/ratelimit"
+	"github.com/uplink-video/uplink/web/webtest"
 )
 
 // newLimitedApp starts the application with the given rate limits; the
 // others stay at their defaults.
 func newLimitedApp(t *testing.T, limits web.RateLimits) *adminApp {
 	t.Helper()
-	return newAnonymousAppWith(t, func(d *web.Deps) { d.RateLimits = limits })
+	return newAnonymousApp(t, webtest.WithDeps(func(d *web.Deps) { d.RateLimits = limits }))
 }
 
 // fromAddress returns a client whose connections come from the given

@@ -25,9 +25,9 @@ import (
 	"github.com/uplink-video/uplink/store"
 	"github.com/uplink-video/uplink/store/ingest"
 	"github.com/uplink-video/uplink/store/storetest"
-	"github.com/uplink-video/uplink/web"
 	"github.com/uplink-video/uplink/web/api"
 	"github.com/uplink-video/uplink/web/links"
+	"github.com/uplink-video/uplink/web/webtest"
 )
 
 // parseCSP splits a Content-Security-Policy into its directives.
@@ -469,9 +469,7 @@ func checkDisposition(t *testing.T, what, value, want string) {
 func TestNoSecretsInLogs(t *testing.T) {
 	t.Parallel()
 	var logs syncBuffer
-	a := newAnonymousAppWith(t, func(d *web.Deps) {
-		d.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	})
+	a := newAnonymousApp(t, webtest.WithLogger(slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	ctx := context.Background()
 
 	// A failed sign-in, then a good one.

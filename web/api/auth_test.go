@@ -5,6 +5,9 @@ import (
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/uplink-video/uplink/web"
+	"github.com/uplink-video/uplink/web/webtest"
 )
 
 // Authentication (api-contract.md 1 and 11.2): Basic with the API key as
@@ -37,7 +40,7 @@ func (a *app) authAPIKey(t *testing.T, key string) tokenPairJSON {
 func TestAuthCredentials(t *testing.T) {
 	t.Parallel()
 	const extra = "the-key-from-the-environment"
-	a := newApp(t, withExtraKey(extra))
+	a := newApp(t, webtest.WithDeps(func(d *web.Deps) { d.ExtraAPIKey = extra }))
 	bearer := a.authAPIKey(t, a.key).AccessToken
 	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 

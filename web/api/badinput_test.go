@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/uplink-video/uplink/store/blob"
+	"github.com/uplink-video/uplink/web/webtest"
 )
 
 // Bad input to POST /upload (issue 2, item 7; api-contract.md 4 and 11.8):
@@ -420,7 +421,7 @@ func (f *failAfter) Read(p []byte) (int, error) {
 func TestUploadDiskFull(t *testing.T) {
 	t.Parallel()
 	var full atomic.Bool
-	a := newApp(t, withBlobs(func(s blob.Store) blob.Store { return diskFull{Store: s, full: &full} }))
+	a := newApp(t, webtest.WithBlobs(func(d *blob.Dir) blob.Store { return diskFull{Store: d, full: &full} }))
 	tok := a.createToken(t, 0)
 	data := randomData(106, partSize+1000)
 	v := a.uploadOK(t, upload{token: tok, contentRange: "part 1/2", parts: []formPart{file("full.mp4", data[:partSize])}})

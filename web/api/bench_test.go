@@ -13,14 +13,11 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"testing"
 
-	"github.com/uplink-video/uplink/store"
-	"github.com/uplink-video/uplink/store/blob"
 	"github.com/uplink-video/uplink/store/ingest"
-	"github.com/uplink-video/uplink/web"
+	"github.com/uplink-video/uplink/web/webtest"
 )
 
 // BenchmarkUploadPart sends in-order 16 MiB parts of one upload to the
@@ -31,17 +28,8 @@ import (
 func BenchmarkUploadPart(b *testing.B) {
 	const size = 16 << 20
 	ctx := context.Background()
-	dir := b.TempDir()
-	st, err := store.Open(ctx, filepath.Join(dir, "uplink.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	blobs, err := blob.NewDir(filepath.Join(dir, "blobs"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	h := web.New(web.Deps{Store: st, Ingest: ingest.New(st, blobs, ingest.Config{}), PublicURL: "http://uplink.test"})
+	w := webtest.Start(b)
+	h, st := w.Echo, w.Store
 	tok, err := st.CreateUploadToken(ctx, 0)
 	if err != nil {
 		b.Fatal(err)

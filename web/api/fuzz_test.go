@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -22,47 +21,38 @@ import (
 	"github.com/uplink-video/uplink/store"
 	"github.com/uplink-video/uplink/store/blob"
 	"github.com/uplink-video/uplink/store/ingest"
-	"github.com/uplink-video/uplink/web"
+	"github.com/uplink-video/uplink/store/storetest"
+	"github.com/uplink-video/uplink/web/webtest"
 )
 
-// fuzzApp is the real application for fuzzing: SQLite and blobs in a
-// temporary directory, the ingest service and the Echo app, called
-// in-process (no network) so that each input costs little. One is built
-// per fuzzing process and shared by its inputs, which run one at a time.
+// fuzzApp is the real application for fuzzing, started with
+// webtest.Start (its clock at t0) but called in-process through its
+// handler (no network), so that each input costs little. One is built per
+// fuzzing process and shared by its inputs, which run one at a time.
 type fuzzApp struct {
 	handler http.Handler
 	store   *store.Store
 	ingest  *ingest.Service
 	dir     *blob.Dir
+	clock   *storetest.Clock
 	auth    string // The Authorization header of an API key.
 	token   string // A live upload token.
 	mu      sync.Mutex
 }
 
-func newFuzzApp(tb testing.TB, now func() time.Time) *fuzzApp {
+func newFuzzApp(tb testing.TB) *fuzzApp {
 	tb.Helper()
 	ctx := context.Background()
-	root := tb.TempDir()
-	st, err := store.Open(ctx, filepath.Join(root, "uplink.db"), store.WithClock(now))
+	w := webtest.Start(tb, webtest.WithClockAt(t0))
+	_, key, err := w.Store.CreateAPIKey(ctx, "fuzz")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { st.Close() })
-	dir, err := blob.NewDir(filepath.Join(root, "blobs"))
+	tok, err := w.Store.CreateUploadToken(ctx, 0)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ing := ingest.New(st, dir, ingest.Config{})
-	_, key, err := st.CreateAPIKey(ctx, "fuzz")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tok, err := st.CreateUploadToken(ctx, 0)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	h := web.New(web.Deps{Store: st, Ingest: ing, PublicURL: "http://uplink.test", Version: "fuzz"})
-	return &fuzzApp{handler: h, store: st, ingest: ing, dir: dir, auth: basicAuth(key), token: tok.ID}
+	return &fuzzApp{handler: w.Echo, store: w.Store, ingest: w.Ingest, dir: w.Blobs, clock: w.Clock, auth: basicAuth(key), token: tok.ID}
 }
 
 // serve runs one request through the handler.
@@ -132,7 +122,8 @@ func FuzzUpload(f *testing.F) {
 	} {
 		f.Add(s.cr, s.ct, s.body)
 	}
-	a := newFuzzApp(f, func() time.Time { return t0 })
+	// The clock stays at t0.
+	a := newFuzzApp(f)
 	allowed := []int{201, 400, 401, 404, 409, 413}
 	f.Fuzz(func(t *testing.T, contentRange, contentType string, body []byte) {
 		a.mu.Lock()
@@ -283,20 +274,19 @@ func FuzzListParams(f *testing.F) {
 	} {
 		f.Add(s.tokens, s.query)
 	}
-	clk := &clock{now: t0}
-	a := newFuzzApp(f, clk.Now)
+	a := newFuzzApp(f)
 	ctx := context.Background()
 	// Titles sort differently from their creation order.
 	titles := []string{"golf", "alpha", "echo", "charlie", "foxtrot", "bravo", "delta"}
 	for _, title := range titles {
-		clk.Advance(time.Minute)
+		a.clock.Advance(time.Minute)
 		if _, err := a.store.CreateVideo(ctx, store.VideoCreate{Title: title}); err != nil {
 			f.Fatal(err)
 		}
 	}
 	ttls := []int{3000, 1000, 5000, 2000}
 	for _, ttl := range ttls {
-		clk.Advance(time.Minute)
+		a.clock.Advance(time.Minute)
 		if _, err := a.store.CreateUploadToken(ctx, ttl); err != nil {
 			f.Fatal(err)
 		}

@@ -1,9 +1,10 @@
 package api_test
 
-// Helpers for the request/response specs of the API. Every test builds the
-// real application (SQLite in t.TempDir(), blobs on disk, the ingest
-// service, the Echo app) behind a real HTTP server, and talks to it with
-// real requests. Time comes from a clock the test moves by hand.
+// Helpers for the request/response specs of the API. Every test starts the
+// real application with webtest.Start (SQLite in t.TempDir(), blobs on
+// disk, the ingest service, the Echo app behind a real HTTP server), and
+// talks to it with real requests. Time comes from a clock the test moves
+// by hand.
 
 import (
 	"bytes"
@@ -18,7 +19,6 @@ import (
 	"math/rand"
 	"mime/multipart"
 	"net/http"
-	"net/http/httptest"
 	"net/textproto"
 	"os"
 	"path/filepath"
@@ -31,7 +31,8 @@ import (
 	"github.com/uplink-video/uplink/store"
 	"github.com/uplink-video/uplink/store/blob"
 	"github.com/uplink-video/uplink/store/ingest"
-	"github.com/uplink-video/uplink/web"
+	"github.com/uplink-video/uplink/store/storetest"
+	"github.com/uplink-video/uplink/web/webtest"
 )
 
 const (
@@ -52,31 +53,13 @@ const atomT0 = "2024-05-28T11:15:07+00:00"
 // atom formats a time the way the API is expected to.
 func atom(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05") + "+00:00" }
 
-// clock is a hand-moved clock, safe for concurrent use.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock forward by d.
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // app is one running instance of uplink for one test.
 type app struct {
 	url      string
-	clock    *clock
+	clock    *storetest.Clock
 	store    *store.Store
 	blobRoot string
+	blobs    *blob.Dir // The blobs under blobRoot, as the app writes them.
 	// key is a managed API key's secret.
 	key string
 
@@ -86,87 +69,35 @@ type app struct {
 	done int           // Requests the server has finished handling.
 }
 
-type appConfig struct {
-	lease       time.Duration
-	extraKey    string
-	corsOrigins []string
-	wrapBlobs   func(blob.Store) blob.Store
-}
-
-type appOption func(*appConfig)
-
-// withLease sets how long an upload may idle between parts.
-func withLease(d time.Duration) appOption { return func(c *appConfig) { c.lease = d } }
-
-// withExtraKey sets the API key accepted besides the managed ones.
-func withExtraKey(k string) appOption { return func(c *appConfig) { c.extraKey = k } }
-
-// withCORSOrigins sets the origins allowed on the management endpoints.
-func withCORSOrigins(o ...string) appOption { return func(c *appConfig) { c.corsOrigins = o } }
-
-// withBlobs wraps the blob store the ingest service writes to.
-func withBlobs(wrap func(blob.Store) blob.Store) appOption {
-	return func(c *appConfig) { c.wrapBlobs = wrap }
-}
-
-// newApp starts uplink the way cmd/uplink wires it, on a temp directory.
-func newApp(t *testing.T, opts ...appOption) *app {
+// newApp starts uplink with webtest.Start, its clock at t0 and the upload
+// service's default lease (ingest.DefaultLease), which opts may change;
+// creates a managed API key; and records the headers of every request the
+// server receives.
+func newApp(t *testing.T, opts ...webtest.Option) *app {
 	t.Helper()
-	var cfg appConfig
-	for _, o := range opts {
-		o(&cfg)
+	a := &app{}
+	a.cond = sync.NewCond(&a.mu)
+	record := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			a.mu.Lock()
+			a.seen = append(a.seen, r.Header.Clone())
+			a.mu.Unlock()
+			defer func() {
+				a.mu.Lock()
+				a.done++
+				a.cond.Broadcast()
+				a.mu.Unlock()
+			}()
+			h.ServeHTTP(w, r)
+		})
 	}
-	dir := t.TempDir()
-	clk := &clock{now: t0}
-	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(dir, "uplink.db"), store.WithClock(clk.Now))
-	if err != nil {
-		t.Fatalf("store.Open: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	blobRoot := filepath.Join(dir, "blobs")
-	dirStore, err := blob.NewDir(blobRoot)
-	if err != nil {
-		t.Fatalf("blob.NewDir: %v", err)
-	}
-	var blobs blob.Store = dirStore
-	if cfg.wrapBlobs != nil {
-		blobs = cfg.wrapBlobs(blobs)
-	}
-	ing := ingest.New(st, blobs, ingest.Config{Lease: cfg.lease})
-	_, key, err := st.CreateAPIKey(ctx, "tests")
+	defaults := []webtest.Option{webtest.WithClockAt(t0), webtest.WithLease(ingest.DefaultLease), webtest.WithHandler(record)}
+	w := webtest.Start(t, append(defaults, opts...)...)
+	_, key, err := w.Store.CreateAPIKey(context.Background(), "tests")
 	if err != nil {
 		t.Fatalf("CreateAPIKey: %v", err)
 	}
-
-	a := &app{clock: clk, store: st, blobRoot: blobRoot, key: key}
-	// The server's address is known before it starts, so the handler is
-	// complete before the first request arrives.
-	srv := httptest.NewUnstartedServer(nil)
-	a.url = "http://" + srv.Listener.Addr().String()
-	handler := web.New(web.Deps{
-		Store:          st,
-		Ingest:         ing,
-		ExtraAPIKey:    cfg.extraKey,
-		PublicURL:      a.url,
-		APICORSOrigins: cfg.corsOrigins,
-		Version:        "test",
-	})
-	a.cond = sync.NewCond(&a.mu)
-	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a.mu.Lock()
-		a.seen = append(a.seen, r.Header.Clone())
-		a.mu.Unlock()
-		defer func() {
-			a.mu.Lock()
-			a.done++
-			a.cond.Broadcast()
-			a.mu.Unlock()
-		}()
-		handler.ServeHTTP(w, r)
-	})
-	srv.Start()
-	t.Cleanup(srv.Close)
+	a.url, a.clock, a.store, a.blobRoot, a.blobs, a.key = w.URL, w.Clock, w.Store, w.BlobDir, w.Blobs, key
 	return a
 }
 

@@ -1,12 +1,10 @@
 package api_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -14,10 +12,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/uplink-video/uplink/store"
-	"github.com/uplink-video/uplink/store/blob"
-	"github.com/uplink-video/uplink/store/ingest"
 	"github.com/uplink-video/uplink/web/api"
+	"github.com/uplink-video/uplink/web/webtest"
 )
 
 // The OpenAPI document (openapi.json, embedded and served at
@@ -156,18 +152,9 @@ func TestOpenAPIRoutes(t *testing.T) {
 // as sorted "METHOD /path/{param}" strings.
 func apiRoutes(t *testing.T) []string {
 	t.Helper()
-	dir := t.TempDir()
-	st, err := store.Open(context.Background(), filepath.Join(dir, "uplink.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	blobs, err := blob.NewDir(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := webtest.Start(t)
 	e := echo.New()
-	api.New(api.Deps{Store: st, Ingest: ingest.New(st, blobs, ingest.Config{})}).Register(e)
+	api.New(api.Deps{Store: w.Store, Ingest: w.Ingest}).Register(e)
 
 	paramRe := regexp.MustCompile(`:([^/]+)`)
 	seen := map[string]bool{}

@@ -268,10 +268,7 @@ func TestTokenDeletedWhilePartsInFlight(t *testing.T) {
 	t.Run("parts held mid-body", func(t *testing.T) {
 		t.Parallel()
 		a := newApp(t)
-		dir, err := blob.NewDir(a.blobRoot)
-		if err != nil {
-			t.Fatal(err)
-		}
+		dir := a.blobs
 		tok := a.createToken(t, 0)
 		const uploads = 3
 		data := make([][]byte, uploads)
@@ -345,10 +342,7 @@ func TestTokenDeletedWhilePartsInFlight(t *testing.T) {
 	t.Run("uploads streaming freely", func(t *testing.T) {
 		t.Parallel()
 		a := newApp(t)
-		dir, err := blob.NewDir(a.blobRoot)
-		if err != nil {
-			t.Fatal(err)
-		}
+		dir := a.blobs
 		tok := a.createToken(t, 0)
 		const uploads, parts = 4, 4
 		data := make([][]byte, uploads)
@@ -431,10 +425,7 @@ func TestTokenDeletedWhilePartsInFlight(t *testing.T) {
 func TestSamePartWhileTheFirstIsInFlight(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
-	dir, err := blob.NewDir(a.blobRoot)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir := a.blobs
 	tok := a.createToken(t, 0)
 	data := randomData(330, 2*partSize)
 	id := a.uploadOK(t, upload{token: tok, contentRange: "part 1/2", parts: []formPart{file("same.mp4", data[:partSize])}}).VideoID

@@ -3,6 +3,9 @@ package api_test
 import (
 	"strings"
 	"testing"
+
+	"github.com/uplink-video/uplink/web"
+	"github.com/uplink-video/uplink/web/webtest"
 )
 
 // Routing: unknown routes on the API's paths get problem documents, other
@@ -68,7 +71,7 @@ func TestUnknownRoutes(t *testing.T) {
 func TestManagementCORS(t *testing.T) {
 	t.Parallel()
 	const allowed = "https://admin.example.com"
-	a := newApp(t, withCORSOrigins(allowed+"/"))
+	a := newApp(t, webtest.WithDeps(func(d *web.Deps) { d.APICORSOrigins = []string{allowed + "/"} }))
 
 	for _, tt := range []struct {
 		description string

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/uplink-video/uplink/web/webtest"
 )
 
 // The upload modes of POST /upload?token= (api-contract.md 3.2 and 11.5):
@@ -486,7 +488,7 @@ func TestUploadDeletedTokenMidUpload(t *testing.T) {
 // abandoned; its bytes go, and so does the video it created.
 func TestUploadLeaseRunsOut(t *testing.T) {
 	t.Parallel()
-	a := newApp(t, withLease(time.Hour))
+	a := newApp(t, webtest.WithLease(time.Hour))
 	tok := a.createToken(t, 0)
 	data := randomData(17, partSize+10)
 	v := a.uploadOK(t, upload{token: tok, contentRange: "part 1/2", parts: []formPart{file("l.mp4", data[:partSize])}})

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/uplink-video/uplink/store/blob"
+	"github.com/uplink-video/uplink/web/webtest"
 )
 
 // countingBlobs is a blob.Store decorator that counts every byte written
@@ -84,7 +85,7 @@ func TestInOrderUploadWritesEachByteOnce(t *testing.T) {
 	} {
 		t.Run(tt.description, func(t *testing.T) {
 			var written atomic.Int64
-			a := newApp(t, withBlobs(func(s blob.Store) blob.Store { return countingBlobs{s, &written} }))
+			a := newApp(t, webtest.WithBlobs(func(d *blob.Dir) blob.Store { return countingBlobs{d, &written} }))
 			tok := a.createToken(t, 0)
 			data := randomData(6, 3*partSize+17)
 			n := 4

@@ -37,14 +37,14 @@ type adminApp struct {
 	APIKey string
 }
 
-// newAdminApp serves the application as newApp does, with an API key
-// (web.Deps.ExtraAPIKey) and an admin account made with account.Create, as
-// "uplink admin create" makes one.
-func newAdminApp(t *testing.T) *adminApp {
+// newAdminApp serves the application as newApp does, changed by opts,
+// with an API key (web.Deps.ExtraAPIKey) and an admin account made with
+// account.Create, as "uplink admin create" makes one.
+func newAdminApp(t *testing.T, opts ...webtest.Option) *adminApp {
 	t.Helper()
 	const apiKey = "e2e-admin-test-api-key-0123456789"
 	a := &adminApp{
-		app:   startApp(t, webtest.WithDeps(func(d *web.Deps) { d.ExtraAPIKey = apiKey })),
+		app:   newApp(t, append([]webtest.Option{webtest.WithDeps(func(d *web.Deps) { d.ExtraAPIKey = apiKey })}, opts...)...),
 		Email: "admin@example.com", Password: "correct horse battery staple", APIKey: apiKey,
 	}
 	if _, _, err := account.Create(context.Background(), a.store, a.Email, a.Password); err != nil {

@@ -63,7 +63,7 @@ func TestBadNetworkAPI(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.description, func(t *testing.T) {
-			a := newAppWith(t, appOptions{ReadIdle: netReadIdle})
+			a := newApp(t, withReadIdle(netReadIdle))
 			n := newNetwork(t, strings.TrimPrefix(a.URL, "http://"))
 			tok, err := a.store.CreateUploadToken(context.Background(), 0)
 			if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/uplink-video/uplink/web/links"
+	"github.com/uplink-video/uplink/web/webtest"
 )
 
 // The uploader on the networks recipients really have (issue 15): a 64 MiB
@@ -223,7 +224,7 @@ func TestBadNetwork(t *testing.T) {
 // runScenario uploads f through a link over the scenario's network.
 func runScenario(t *testing.T, browser context.Context, sc scenario, f testFile) figures {
 	t.Helper()
-	r := &netRun{app: newAppWith(t, appOptions{Chunk: netChunk, ReadIdle: netReadIdle})}
+	r := &netRun{app: newApp(t, webtest.WithChunkSize(netChunk), withReadIdle(netReadIdle))}
 	upstream := strings.TrimPrefix(r.app.URL, "http://")
 	if sc.gateway {
 		r.gw = newGateway(t, r.app.URL, map[int]gatewayFault{3: dropPart, 6: loseAnswer})

@@ -51,40 +51,11 @@ type app struct {
 	clock  *storetest.Clock
 }
 
-// newApp serves web.New on 127.0.0.1 with a SQLite store and blobs in a
-// temporary directory, and links whose parts are 5 MiB.
-func newApp(t *testing.T) *app {
-	t.Helper()
-	return startApp(t)
-}
-
-// appOptions are the settings newAppWith changes from newApp's.
-type appOptions struct {
-	// Chunk is the links' part size (links.Config.ChunkSize); chunk
-	// when 0.
-	Chunk int64
-	// ReadIdle is how long a part's body may send nothing before the
-	// server ends it (web.Deps.ReadIdleTimeout); the server's default
-	// when 0.
-	ReadIdle time.Duration
-}
-
-// newAppWith is newApp with other settings.
-func newAppWith(t *testing.T, o appOptions) *app {
-	t.Helper()
-	opts := []webtest.Option{webtest.WithLease(2 * time.Hour)}
-	if o.Chunk != 0 {
-		opts = append(opts, webtest.WithChunkSize(o.Chunk))
-	}
-	if o.ReadIdle != 0 {
-		opts = append(opts, webtest.WithDeps(func(d *web.Deps) { d.ReadIdleTimeout = o.ReadIdle }))
-	}
-	return startApp(t, opts...)
-}
-
-// startApp starts the application with the options given, behind the
-// recorder of the uploader's requests, with its errors in the test log.
-func startApp(t *testing.T, opts ...webtest.Option) *app {
+// newApp starts the application with webtest.Start, changed by opts,
+// behind the recorder of the uploader's requests, with its errors in the
+// test log, and links whose parts are 5 MiB (chunk) unless opts say
+// otherwise.
+func newApp(t *testing.T, opts ...webtest.Option) *app {
 	t.Helper()
 	tw := &testWriter{t: t}
 	t.Cleanup(tw.stop) // Cleanups run in reverse: after the server closes.
@@ -96,6 +67,12 @@ func startApp(t *testing.T, opts ...webtest.Option) *app {
 	}, opts...)
 	w := webtest.Start(t, opts...)
 	return &app{URL: w.URL, store: w.Store, ingest: w.Ingest, links: w.Links, rec: rec, clock: w.Clock}
+}
+
+// withReadIdle sets how long a part's body may send nothing before the
+// server ends it (web.Deps.ReadIdleTimeout).
+func withReadIdle(d time.Duration) webtest.Option {
+	return webtest.WithDeps(func(deps *web.Deps) { deps.ReadIdleTimeout = d })
 }
 
 // testWriter sends the application's errors to the test log,

@@ -12,8 +12,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/uplink-video/uplink/store"
-	"github.com/uplink-video/uplink/web"
-	"github.com/uplink-video/uplink/web/account"
 	"github.com/uplink-video/uplink/web/webtest"
 )
 
@@ -22,14 +20,7 @@ import (
 // page in Chromium: the player is the preview, with the thumbnail as
 // poster, and its time advances.
 func TestPreviewOfAnAVIPlays(t *testing.T) {
-	const apiKey = "e2e-preview-test-api-key-0123456789"
-	a := &adminApp{
-		app:   startApp(t, webtest.WithDeps(func(d *web.Deps) { d.ExtraAPIKey = apiKey }), webtest.WithProcessingRunning()),
-		Email: "admin@example.com", Password: "correct horse battery staple", APIKey: apiKey,
-	}
-	if _, _, err := account.Create(context.Background(), a.store, a.Email, a.Password); err != nil {
-		t.Fatal(err)
-	}
+	a := newAdminApp(t, webtest.WithProcessingRunning())
 	f := realFile(t, "mpeg4-mp3.avi")
 	tok, err := a.store.CreateUploadToken(context.Background(), 0)
 	if err != nil {

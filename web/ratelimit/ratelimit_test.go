@@ -7,17 +7,13 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/uplink-video/uplink/store/storetest"
 )
 
-type clock struct{ t time.Time }
-
-func (c *clock) now() time.Time { return c.t }
-
-func newClock() *clock { return &clock{time.Date(2024, time.July, 14, 12, 0, 0, 0, time.UTC)} }
-
 func TestBurstThenRate(t *testing.T) {
-	clk := newClock()
-	l := New(Rate{PerMinute: 10, Burst: 20}, clk.now, 0)
+	clk := storetest.NewClock()
+	l := New(Rate{PerMinute: 10, Burst: 20}, clk.Now, 0)
 	for i := range 20 {
 		if ok, _ := l.Allow("a"); !ok {
 			t.Fatalf("request %d of the burst refused", i+1)
@@ -33,11 +29,11 @@ func TestBurstThenRate(t *testing.T) {
 	if ok, _ := l.Allow("b"); !ok {
 		t.Error("another key is refused: buckets are per key")
 	}
-	clk.t = clk.t.Add(5 * time.Second)
+	clk.Advance(5 * time.Second)
 	if ok, wait := l.Allow("a"); ok || wait != time.Second {
 		t.Errorf("after 5s: ok=%v wait=%v, want refused with 1s to go", ok, wait)
 	}
-	clk.t = clk.t.Add(time.Second)
+	clk.Advance(time.Second)
 	if ok, _ := l.Allow("a"); !ok {
 		t.Error("after 6s: refused, want the refilled token")
 	}
@@ -45,7 +41,7 @@ func TestBurstThenRate(t *testing.T) {
 		t.Error("the refilled token was used twice")
 	}
 	// A long pause refills the bucket to its size, not beyond.
-	clk.t = clk.t.Add(time.Hour)
+	clk.Advance(time.Hour)
 	n := 0
 	for {
 		if ok, _ := l.Allow("a"); !ok {
@@ -59,10 +55,10 @@ func TestBurstThenRate(t *testing.T) {
 }
 
 func TestClockGoingBackDoesNotRefill(t *testing.T) {
-	clk := newClock()
-	l := New(Rate{PerMinute: 60, Burst: 1}, clk.now, 0)
+	clk := storetest.NewClock()
+	l := New(Rate{PerMinute: 60, Burst: 1}, clk.Now, 0)
 	l.Allow("a")
-	clk.t = clk.t.Add(-time.Hour)
+	clk.Advance(-time.Hour)
 	if ok, _ := l.Allow("a"); ok {
 		t.Error("a clock stepped back refilled the bucket")
 	}
@@ -72,8 +68,8 @@ func TestClockGoingBackDoesNotRefill(t *testing.T) {
 // they have refilled, and no more than maxKeys are ever held, however
 // many addresses come.
 func TestMemoryIsBounded(t *testing.T) {
-	clk := newClock()
-	l := New(Rate{PerMinute: 60, Burst: 120}, clk.now, 1000)
+	clk := storetest.NewClock()
+	l := New(Rate{PerMinute: 60, Burst: 120}, clk.Now, 1000)
 	for i := range 5000 {
 		l.Allow(fmt.Sprintf("198.51.%d.%d", i/256, i%256))
 		if n := l.Len(); n > 1000 {
@@ -81,7 +77,7 @@ func TestMemoryIsBounded(t *testing.T) {
 		}
 	}
 	// Two minutes fill a bucket of 120 at 60 a minute: everyone is idle.
-	clk.t = clk.t.Add(2 * time.Minute)
+	clk.Advance(2 * time.Minute)
 	l.Allow("192.0.2.1")
 	if got, want := l.Len(), 1; got != want {
 		t.Errorf("keys held after every other client went idle=%d, want=%d", got, want)

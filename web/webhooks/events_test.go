@@ -1,8 +1,9 @@
 package webhooks_test
 
-// End-to-end tests of where events come from: the real stack (SQLite,
-// blobs on disk, the ingest service, the API and links uploading to it in
-// process), with the webhooks service wired in as cmd/uplink wires it.
+// End-to-end tests of where events come from: a whole uplink started with
+// webtest.Start (SQLite, blobs on disk, the ingest service, the API and
+// links uploading to it in process), with the webhooks service wired in as
+// cmd/uplink wires it.
 
 import (
 	"bytes"
@@ -14,58 +15,39 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/labstack/echo/v4"
-
 	"github.com/uplink-video/uplink/store"
-	"github.com/uplink-video/uplink/store/blob"
 	"github.com/uplink-video/uplink/store/ingest"
-	"github.com/uplink-video/uplink/web"
-	"github.com/uplink-video/uplink/web/api"
 	"github.com/uplink-video/uplink/web/links"
 	"github.com/uplink-video/uplink/web/webhooks"
+	"github.com/uplink-video/uplink/web/webtest"
 )
 
-const publicURL = "http://uplink.test"
-
-// stack is the application's services around one webhooks service, with
-// one endpoint that takes every event.
+// stack is a whole uplink around its webhooks service, with one endpoint
+// that takes every event. Its env's helpers read the app's store and
+// webhooks service; env.reopen is not for stacks, as the app's other
+// services would keep the store it closes.
 type stack struct {
 	*env
-	api    *api.API
+	app    *webtest.App
 	ingest *ingest.Service
 	links  *links.Service
 	ep     store.WebhookEndpoint
 }
 
+// newStack starts uplink with webtest.Start (a two-hour lease, 5 MiB
+// parts). Its endpoint is never called: the tests read what is queued.
 func newStack(t *testing.T) *stack {
 	t.Helper()
-	e := newEnv(t)
-	blobs, err := blob.NewDir(filepath.Join(t.TempDir(), "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ing := ingest.New(e.store, blobs, ingest.Config{Lease: 2 * time.Hour, Events: e.svc})
-	a := web.NewAPI(web.Deps{Store: e.store, Ingest: ing, PublicURL: publicURL})
-	ls := links.New(e.store, links.Local{Ingest: ing, Store: e.store}, links.Config{
-		PublicURL: publicURL, ChunkSize: ingest.MinPartSize, Lease: 2 * time.Hour, Events: e.svc,
-	})
-	s := &stack{env: e, api: a, ingest: ing, links: ls}
+	a := webtest.Start(t)
+	e := &env{t: t, clock: a.Clock, dsn: a.DSN, store: a.Store, svc: a.Webhooks}
+	s := &stack{env: e, app: a, ingest: a.Ingest, links: a.Links}
 	s.ep = e.endpoint("https://hooks.example.com/uplink")
 	return s
-}
-
-// apiHandler serves the API's routes alone, with its error handling.
-func (s *stack) apiHandler() http.Handler {
-	e := echo.New()
-	e.HTTPErrorHandler = s.api.HandleError
-	s.api.Register(e)
-	return e
 }
 
 // events returns the endpoint's events, oldest first, decoded.
@@ -156,7 +138,7 @@ func TestUploadThroughALinkAnnouncesStartCompletionAndUsedUp(t *testing.T) {
 		t.Fatalf("events=%s, want=%s (exactly one upload.completed)", got, want)
 	}
 	started, completed := uploadData(t, events[0]), uploadData(t, events[1])
-	wantLink := webhooks.LinkInfo{ID: l.ID, Label: "Wedding videos", URL: publicURL + "/u/" + l.ID, MaxUploads: 1,
+	wantLink := webhooks.LinkInfo{ID: l.ID, Label: "Wedding videos", URL: s.app.URL + "/u/" + l.ID, MaxUploads: 1,
 		CreatedAt: "2024-07-14T12:00:00+00:00"}
 	if got := *started.Link; got != wantLink {
 		t.Errorf("started link=%+v, want=%+v", got, wantLink)
@@ -183,7 +165,7 @@ func TestUploadThroughALinkAnnouncesStartCompletionAndUsedUp(t *testing.T) {
 	if completed.VideoID != u.VideoID || completed.Video == nil || completed.Video.VideoID != u.VideoID {
 		t.Fatalf("completed video=%+v, want %s", completed.Video, u.VideoID)
 	}
-	if got, want := completed.Video.Assets.MP4, publicURL+"/videos/"+u.VideoID+"/source"; got != want {
+	if got, want := completed.Video.Assets.MP4, s.app.URL+"/videos/"+u.VideoID+"/source"; got != want {
 		t.Errorf("completed video mp4=%q, want=%q", got, want)
 	}
 	if started.Video == nil || started.Video.Assets.MP4 != "" || started.Video.Title != "holiday.mp4" {
@@ -263,7 +245,7 @@ func TestUploadThroughTheAPIAnnouncesCompletion(t *testing.T) {
 	req := httptest.NewRequest(http.MethodPost, "/upload?token="+tok.ID, &body)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	rec := httptest.NewRecorder()
-	s.apiHandler().ServeHTTP(rec, req)
+	s.app.Echo.ServeHTTP(rec, req)
 	if rec.Code != http.StatusCreated && rec.Code != http.StatusOK {
 		t.Fatalf("POST /upload: %d %s", rec.Code, rec.Body)
 	}
@@ -315,7 +297,7 @@ func TestVideoMatchesTheAPI(t *testing.T) {
 	req := httptest.NewRequest(http.MethodPost, "/upload?token="+tok.ID, &body)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	rec := httptest.NewRecorder()
-	s.apiHandler().ServeHTTP(rec, req)
+	s.app.Echo.ServeHTTP(rec, req)
 	if rec.Code >= 300 {
 		t.Fatalf("POST /upload: %d %s", rec.Code, rec.Body)
 	}
@@ -327,7 +309,7 @@ func TestVideoMatchesTheAPI(t *testing.T) {
 	req = httptest.NewRequest(http.MethodGet, "/videos/"+v.ID, nil)
 	req.SetBasicAuth(key, "")
 	rec = httptest.NewRecorder()
-	s.apiHandler().ServeHTTP(rec, req)
+	s.app.Echo.ServeHTTP(rec, req)
 	if rec.Code != http.StatusOK {
 		t.Fatalf("GET /videos: %d %s", rec.Code, rec.Body)
 	}

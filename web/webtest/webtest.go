@@ -48,18 +48,21 @@ type App struct {
 	Metrics *metrics.Metrics
 	// Echo is the application, for walking its route table.
 	Echo *echo.Echo
-	// Clock is the store's clock; it starts at storetest.Epoch.
+	// Clock is the store's clock; it starts at storetest.Epoch (or at the
+	// time WithClockAt gives).
 	Clock *storetest.Clock
-	// Dir holds the blobs, and the SQLite database DBPath. The database
-	// is DSN: DBPath, or a PostgreSQL URL when the tests of the package
-	// run on PostgreSQL (storetest.Main); DBPath is then empty.
-	Dir, DBPath, DSN string
+	// Dir holds the blobs (BlobDir, the root of Blobs), and the SQLite
+	// database DBPath, for tests that look at the files themselves. The
+	// database is DSN: DBPath, or a PostgreSQL URL when the tests of the
+	// package run on PostgreSQL (storetest.Main); DBPath is then empty.
+	Dir, DBPath, BlobDir, DSN string
 	// Deps are the dependencies the application was built with.
 	Deps web.Deps
 }
 
 // config is what the options change.
 type config struct {
+	start       time.Time
 	lease       time.Duration
 	chunk       int64
 	log         *slog.Logger
@@ -78,6 +81,10 @@ type config struct {
 
 // Option changes how Start builds the application.
 type Option func(*config)
+
+// WithClockAt starts the clock at t instead of storetest.Epoch, for tests
+// whose expected dates are written out from another start.
+func WithClockAt(t time.Time) Option { return func(c *config) { c.start = t } }
 
 // WithLease sets how long an upload may idle between parts (default two
 // hours).
@@ -153,7 +160,10 @@ func Start(tb testing.TB, opts ...Option) *App {
 	}
 	dir := tb.TempDir()
 	clk := storetest.NewClock()
-	a := &App{Dir: dir, Clock: clk}
+	if !cfg.start.IsZero() {
+		clk.Set(cfg.start)
+	}
+	a := &App{Dir: dir, BlobDir: filepath.Join(dir, "blobs"), Clock: clk}
 	if storetest.Postgres() {
 		a.DSN = storetest.NewDSN(tb)
 	} else {
@@ -162,7 +172,7 @@ func Start(tb testing.TB, opts ...Option) *App {
 	}
 	a.Store = storetest.OpenDSN(tb, a.DSN, clk)
 	var err error
-	if a.Blobs, err = blob.NewDir(filepath.Join(dir, "blobs")); err != nil {
+	if a.Blobs, err = blob.NewDir(a.BlobDir); err != nil {
 		tb.Fatal(err)
 	}
 
