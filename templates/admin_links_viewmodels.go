@@ -214,3 +214,15 @@ func (p LinkListPage) sortCaption() string {
 	}
 	return "sorted by " + by + ", " + dir
 }
+
+// linkProblems lists the mint form's errors in the order of its fields,
+// for the error summary.
+func linkProblems(errs map[string]string) []FieldProblem {
+	var out []FieldProblem
+	for _, k := range linkFieldOrder {
+		if msg, ok := errs[k]; ok {
+			out = append(out, FieldProblem{FieldID: linkFieldID(k), Message: msg})
+		}
+	}
+	return out
+}

@@ -202,7 +202,7 @@ func TestLinkMintInvalid(t *testing.T) {
 			}
 			errEl := doc.Find("#" + tt.id + "-error")
 			if errEl.Length() != 1 || strings.TrimSpace(errEl.Text()) == "" {
-				t.Fatalf("no error next to %s; errors shown: %q", tt.id, testID(doc, "field-error").Text())
+				t.Fatalf("no error next to %s; errors shown: %q", tt.id, doc.Find(".field-error").Text())
 			}
 			// The error is inside the field's container and linked to it.
 			if doc.Find("#"+tt.id).Length() == 1 && doc.Find("#"+tt.id+" #"+tt.id+"-error").Length() == 0 &&
@@ -212,8 +212,8 @@ func TestLinkMintInvalid(t *testing.T) {
 			if doc.Find(`[aria-describedby~="`+tt.id+`-error"]`).Length() == 0 {
 				t.Errorf("nothing is described by %s-error", tt.id)
 			}
-			if testID(doc, "field-error").Length() != 1 {
-				t.Errorf("errors shown: %q, want only the one on %s", testID(doc, "field-error").Text(), tt.field)
+			if doc.Find(".field-error").Length() != 1 {
+				t.Errorf("errors shown: %q, want only the one on %s", doc.Find(".field-error").Text(), tt.field)
 			}
 			if testID(doc, "form-errors").Length() != 1 {
 				t.Error("no summary of the errors")
