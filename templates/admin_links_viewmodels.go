@@ -26,7 +26,7 @@ type LinkForm struct {
 	Uploads      []Choice // "one", "n", "unlimited".
 	UploadsN     string   // The number of uploads for "n", as typed.
 	MaxSize      string   // As typed; empty is no limit.
-	MaxSizeUnits []Choice // "MB", "GB", "GiB".
+	MaxSizeUnits []Choice // "MiB", "GiB".
 	Types        []Choice // "video", "any", "formats".
 	Formats      []Choice // The video formats, for "formats".
 	EmbedOrigins string   // One origin per line.
@@ -90,6 +90,11 @@ type LinkListPage struct {
 type Setting struct {
 	Term  string
 	Value string
+	// At, when set, makes Value an instant: it shows in a <time> element
+	// that the page's script rewrites in the viewer's zone, followed by
+	// Note ("(in 7 days)").
+	At   Timestamp
+	Note string
 }
 
 // UploadRow is one upload through a link.
@@ -143,9 +148,13 @@ type LinkDetailPage struct {
 	Uploads      []UploadRow
 	Events       []EventRow
 	CanRevoke    bool
-	CanExtend    bool
-	Extend       ExpiryInput
-	ExtendError  string
+	// Closed, when set, says why the link takes no more uploads ("It
+	// expired on …"); the page then offers Duplicate (and Extend when it
+	// expired) instead of the Share block.
+	Closed      string
+	CanExtend   bool
+	Extend      ExpiryInput
+	ExtendError string
 	// ProgressURL is polled for live progress while Live is true.
 	ProgressURL string
 	Live        bool

@@ -125,7 +125,7 @@ func TestKeyCreateShowsTheSecretOnce(t *testing.T) {
 
 // storeEpochPlus is how the dashboard writes the store clock's start plus d.
 func storeEpochPlus(d time.Duration) string {
-	return time.Date(2024, time.July, 14, 12, 0, 0, 0, time.UTC).Add(d).Format("2006-01-02 15:04 UTC")
+	return time.Date(2024, time.July, 14, 12, 0, 0, 0, time.UTC).Add(d).Format("2 Jan 2006, 15:04 UTC")
 }
 
 func TestKeyCreateRefusesBadNames(t *testing.T) {

@@ -180,18 +180,6 @@ func linkUploadsText(l store.Link) string {
 	return fmt.Sprintf("%d / %d", l.Completed, l.MaxUploads)
 }
 
-// linkTime renders an instant for people, in UTC: the server does not
-// know the admin's time zone.
-func linkTime(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") }
-
-// relativeTime says when t is from now: "in 3 days", "2 hours ago".
-func relativeTime(t, now time.Time) string {
-	if d := t.Sub(now); d > 0 {
-		return "in " + links.Duration(d)
-	}
-	return links.Duration(now.Sub(t)) + " ago"
-}
-
 // handleLinkDetail handles "GET /admin/links/:id".
 func (s *Server) handleLinkDetail(c echo.Context) error {
 	l, err := s.store.FindLink(c.Request().Context(), c.Param("id"))
@@ -240,6 +228,7 @@ func (s *Server) linkDetail(c echo.Context, l store.Link) (templates.LinkDetailP
 	if len(l.EmbedOrigins) > 0 {
 		m.EmbedSnippet = embedSnippet(m.EmbedURL)
 	}
+	m.Closed = closedReason(l, state)
 	var ids []string
 	for _, u := range uploads {
 		if u.VideoID != "" {
@@ -273,9 +262,11 @@ func embedSnippet(src string) string {
 
 // linkSettings lists a link's settings for its page.
 func linkSettings(l store.Link, now time.Time) []templates.Setting {
-	expires := "Never"
+	expires := templates.Setting{Term: "Expires", Value: "Never"}
 	if l.ExpiresAt != nil {
-		expires = linkTime(*l.ExpiresAt) + " (" + relativeTime(*l.ExpiresAt, now) + ")"
+		expires.At = stamp(*l.ExpiresAt)
+		expires.Note = "(" + relativeTime(*l.ExpiresAt, now) + ")"
+		expires.Value = expires.At.Text + " " + expires.Note
 	}
 	uploads := "Unlimited"
 	switch {
@@ -304,14 +295,14 @@ func linkSettings(l store.Link, now time.Time) []templates.Setting {
 		ask = "Yes"
 	}
 	out := []templates.Setting{
-		{Term: "Expires", Value: expires},
+		expires,
 		{Term: "Uploads", Value: uploads},
 		{Term: "Largest file", Value: size},
 		{Term: "Allowed files", Value: upperFirst(links.TypesText(l.AllowedTypes))},
 		{Term: "May be embedded on", Value: embed},
 		{Term: "Asks for name and email", Value: ask},
 		{Term: "Emails a receipt", Value: yesNo(l.EmailReceipt)},
-		{Term: "Created", Value: linkTime(l.CreatedAt)},
+		{Term: "Created", Value: linkTime(l.CreatedAt), At: stamp(l.CreatedAt)},
 	}
 	if l.RecipientName != "" {
 		who := l.RecipientName
@@ -321,7 +312,7 @@ func linkSettings(l store.Link, now time.Time) []templates.Setting {
 		out = append(out, templates.Setting{Term: "Made for", Value: who})
 	}
 	if l.RevokedAt != nil {
-		out = append(out, templates.Setting{Term: "Revoked", Value: linkTime(*l.RevokedAt)})
+		out = append(out, templates.Setting{Term: "Revoked", Value: linkTime(*l.RevokedAt), At: stamp(*l.RevokedAt)})
 	}
 	return out
 }
@@ -493,14 +484,25 @@ func (s *Server) handleLinkExtend(c echo.Context) error {
 	return render(c, http.StatusUnprocessableEntity, templates.LinkDetail(m))
 }
 
-// handleLinkDuplicate handles "POST /admin/links/:id/duplicate": a new
-// link with the same settings, and a new URL and token.
-func (s *Server) handleLinkDuplicate(c echo.Context) error {
-	l, err := s.links.Duplicate(c.Request().Context(), c.Param("id"))
-	if err != nil {
-		return err
+// closedReason says why a link takes no more uploads, or "" while it is
+// active.
+func closedReason(l store.Link, state string) string {
+	switch state {
+	case store.LinkRevoked:
+		if l.RevokedAt != nil {
+			return "It was revoked on " + linkTime(*l.RevokedAt) + ". Nobody can upload with it any more. Duplicate it to send a new link."
+		}
+		return "It was revoked. Nobody can upload with it any more. Duplicate it to send a new link."
+	case store.LinkExpired:
+		at := ""
+		if l.ExpiresAt != nil {
+			at = " on " + linkTime(*l.ExpiresAt)
+		}
+		return "It expired" + at + ". Extend it to open it again at the same URL, or duplicate it to send a new link."
+	case store.LinkUsedUp:
+		return fmt.Sprintf("All its uploads were used (%s). Duplicate it to send a new link.", linkUploadsText(l))
 	}
-	return c.Redirect(http.StatusSeeOther, "/admin/links/"+l.ID+"?done=link-duplicated")
+	return ""
 }
 
 func yesNo(b bool) string {

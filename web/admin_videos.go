@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -355,12 +354,6 @@ func adminLinkURL(id string) string {
 		return ""
 	}
 	return "/admin/links/" + url.PathEscape(id)
-}
-
-// stamp formats a moment for a page, in UTC.
-func stamp(t time.Time) templates.Timestamp {
-	t = t.UTC()
-	return templates.Timestamp{ISO: t.Format(time.RFC3339), Text: t.Format("2006-01-02 15:04 UTC")}
 }
 
 // maxListPage bounds ?page= so that the offset cannot overflow.

@@ -68,7 +68,6 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.GET("/links/:id/progress", s.handleLinkProgress)
 	admin.POST("/links/:id/revoke", s.handleLinkRevoke)
 	admin.POST("/links/:id/extend", s.handleLinkExtend)
-	admin.POST("/links/:id/duplicate", s.handleLinkDuplicate)
 
 	admin.GET("/videos", s.handleVideoList)
 	admin.GET("/videos/:id", s.handleVideoDetail)

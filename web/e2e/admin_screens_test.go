@@ -1,9 +1,14 @@
 package e2e_test
 
 import (
+	"context"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/uplink-video/uplink/store"
@@ -141,6 +146,46 @@ func TestAdminPhoneScreensFit(t *testing.T) {
 		run(t, ctx, "open the timeline", chromedp.Click(`#timeline-heading`, chromedp.NodeVisible))
 		if visible := get(t, ctx, "read the timeline", chromedp.Evaluate[bool](`document.querySelector('#link-timeline-section').checkVisibility()`)); !visible {
 			t.Errorf("%s: the timeline stays hidden after a tap on its heading", v.Name)
+		}
+	}
+}
+
+// TestAdminTimesLocal opens the dashboard in a browser set to Tokyo's time
+// zone: every absolute time shows in the one layout, in that zone, with the
+// zone named, and a 7-day link made a second before the page is read
+// closes "in 7 days".
+func TestAdminTimesLocal(t *testing.T) {
+	a := newAdminApp(t)
+	ctx := newBrowser(t)
+	signIn(t, ctx, a)
+	l := a.link(t, links.Spec{Label: "A week", TTL: 7 * 24 * time.Hour})
+	a.clock.Advance(time.Second)
+	if _, _, err := a.store.CreateAPIKey(t.Context(), "Editing suite"); err != nil {
+		t.Fatal(err)
+	}
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Skipf("no time zone data: %v", err)
+	}
+	run(t, ctx, "set the zone", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Asia/Tokyo"})
+		return err
+	}))
+	run(t, ctx, "open the links", chromedp.Navigate(a.URL+"/admin/links"), chromedp.WaitReady(testid("link-row")))
+	if got := strings.TrimSpace(get(t, ctx, "read the expiry", chromedp.Text(`[data-testid="link-expires"] time`))); got != "in 7 days" {
+		t.Errorf("a 7-day link a second old expires %q, want %q", got, "in 7 days")
+	}
+	run(t, ctx, "open the keys", chromedp.Navigate(a.URL+"/admin/keys"), chromedp.WaitReady(testid("key-row")))
+	created := get(t, ctx, "read when the key was made", chromedp.Evaluate[string](`document.querySelector('[data-testid="key-row"] time').textContent`))
+	want := a.clock.Now().In(tokyo).Format("2 Jan 2006, 15:04") + " "
+	if !strings.HasPrefix(created, want) || strings.HasSuffix(created, "UTC") {
+		t.Errorf("the key was made at %q, want %q and Tokyo's zone", created, want+"…")
+	}
+	run(t, ctx, "open the link", chromedp.Navigate(a.URL+"/admin/links/"+l.ID), chromedp.WaitReady(testid("settings")))
+	for _, term := range []string{"Created", "Expires"} {
+		v := get(t, ctx, "read the settings", chromedp.Evaluate[string](`[...document.querySelectorAll('[data-testid="settings"] div')].find(d => d.querySelector('dt').textContent === '`+term+`').querySelector('dd').textContent`))
+		if !strings.Contains(v, l.CreatedAt.In(tokyo).Format("2006")) || strings.Contains(v, "UTC") {
+			t.Errorf("settings %s=%q, want a time in Tokyo's zone", term, v)
 		}
 	}
 }
