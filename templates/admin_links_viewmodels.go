@@ -122,12 +122,12 @@ type UploadRow struct {
 
 // EventRow is one entry of a link's timeline.
 type EventRow struct {
-	Kind    string
-	Text    string // "Upload started", "Refused"...
-	Detail  string // The reason of a refusal, cancel or abandon.
-	VideoID string
-	At      string
-	AtISO   string
+	Kind   string
+	Text   string // "Upload started", "Refused"...
+	Detail string // The reason of a refusal, cancel or abandon.
+	File   string // The name of the event's file, if it has one.
+	At     string
+	AtISO  string
 }
 
 // LinkDetailPage is the view model of a link's page.

@@ -247,8 +247,14 @@ func (s *Server) linkDetail(c echo.Context, l store.Link) (templates.LinkDetailP
 		m.Uploads = append(m.Uploads, row)
 		m.Live = m.Live || row.InFlight
 	}
+	files := map[string]string{}
+	for _, u := range uploads {
+		if u.VideoID != "" {
+			files[u.VideoID] = u.Filename
+		}
+	}
 	for _, e := range events {
-		m.Events = append(m.Events, eventRow(e))
+		m.Events = append(m.Events, eventRow(e, files))
 	}
 	return m, nil
 }
@@ -384,15 +390,28 @@ var eventTexts = map[string]string{
 	store.EventRevoked:   "Link revoked",
 }
 
-func eventRow(e store.LinkEvent) templates.EventRow {
+// eventRow is one event of a link's timeline. It names the file of the
+// event's video (files maps video IDs to the names of the link's
+// uploads), and says how many visits an "opened" event stands for.
+func eventRow(e store.LinkEvent, files map[string]string) templates.EventRow {
 	text := eventTexts[e.Kind]
 	if text == "" {
 		text = e.Kind
 	}
-	return templates.EventRow{
-		Kind: e.Kind, Text: text, Detail: e.Detail, VideoID: e.VideoID,
+	if e.Kind == store.EventOpened && e.Visits > 1 {
+		text = fmt.Sprintf("%s %d times", text, e.Visits)
+	}
+	r := templates.EventRow{
+		Kind: e.Kind, Text: text, Detail: e.Detail,
 		At: linkTime(e.At), AtISO: e.At.Format(time.RFC3339),
 	}
+	if e.VideoID != "" {
+		r.File = files[e.VideoID]
+		if r.File == "" {
+			r.File = "a deleted file"
+		}
+	}
+	return r
 }
 
 // linkProgress is the JSON that a link's page polls for live progress.

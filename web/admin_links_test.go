@@ -870,6 +870,13 @@ func TestLinkProgressAndTimeline(t *testing.T) {
 	if !strings.Contains(refused.Text(), "not accepted") {
 		t.Errorf("the refusal does not say why: %q", refused.Text())
 	}
+	// Events name their file, never a video ID.
+	if got, want := strings.TrimSpace(refused.Find(`[data-testid="event-file"]`).Text()), "x.png"; got != want {
+		t.Errorf("the refusal names file %q, want=%q", got, want)
+	}
+	if timeline := testID(doc, "timeline").Text(); strings.Contains(timeline, u.VideoID) || strings.Contains(timeline, u2.VideoID) {
+		t.Errorf("the timeline shows video IDs: %q", timeline)
+	}
 	statuses := map[string]string{}
 	testID(doc, "upload-row").Each(func(_ int, s *goquery.Selection) {
 		statuses[s.AttrOr("data-upload-id", "")] = s.AttrOr("data-status", "")
