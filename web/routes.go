@@ -87,6 +87,7 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.POST("/webhooks", s.handleWebhookCreate)
 	admin.GET("/webhooks/:id", s.handleWebhookDetail)
 	admin.POST("/webhooks/:id/deliveries/:did/resend", s.handleWebhookResend)
+	admin.POST("/webhooks/:id/test", s.handleWebhookTest)
 	admin.POST("/webhooks/:id/delete", s.handleWebhookDelete)
 
 	admin.GET("/branding", s.handleBranding)
