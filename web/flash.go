@@ -13,7 +13,7 @@ import (
 
 // Keys of the flashes.
 const (
-	flashNewKey      = "new-key"      // A new API key: its ID, then its secret.
+	flashNewKey      = "new-key"      // A new API key: its name, then its secret.
 	flashWebhookTest = "webhook-test" // What came of a test event.
 )
 

@@ -189,3 +189,35 @@ func TestAdminTimesLocal(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminKeyCreateReloadMakesNoSecondKey creates an API key through the
+// form and reloads the page the browser lands on: the secret showed once,
+// the reload shows no secret and still one key, and the store has one.
+func TestAdminKeyCreateReloadMakesNoSecondKey(t *testing.T) {
+	a := newAdminApp(t)
+	ctx := newBrowser(t)
+	signIn(t, ctx, a)
+	run(t, ctx, "fill the key form",
+		chromedp.Navigate(a.URL+"/admin/keys"),
+		chromedp.SendKeys(testid("key-name"), "Editing suite"),
+	)
+	clickAndWait(t, ctx, "create the key", testid("create-key"))
+	if secret := get(t, ctx, "read the new key", chromedp.Value(testid("key-secret"), chromedp.NodeVisible)); len(secret) < 16 {
+		t.Errorf("new API key=%q, want a secret", secret)
+	}
+	if got := location(t, ctx); got != "/admin/keys" {
+		t.Errorf("after creating a key the browser is at %q, want /admin/keys", got)
+	}
+	run(t, ctx, "reload", chromedp.Reload(), chromedp.WaitReady(testid("key-row")))
+	seen := get(t, ctx, "read the page", chromedp.Evaluate[[]int](`[document.querySelectorAll('[data-testid="key-secret"]').length, document.querySelectorAll('[data-testid="key-row"]').length]`))
+	if seen[0] != 0 || seen[1] != 1 {
+		t.Errorf("after a reload: %d secrets and %d keys shown, want 0 and 1", seen[0], seen[1])
+	}
+	keys, err := a.store.ListAPIKeys(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 1 {
+		t.Errorf("keys in the store=%d, want 1", len(keys))
+	}
+}
