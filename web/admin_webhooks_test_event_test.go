@@ -9,8 +9,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/uplink-video/uplink/web/webtest"
 	"github.com/uplink-video/uplink/web/webhooks"
+	"github.com/uplink-video/uplink/web/webtest"
 )
 
 // TestWebhookSendTestEvent presses "Send a test event" on an endpoint's
