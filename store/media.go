@@ -318,3 +318,37 @@ func (s *Store) FindThumbnails(ctx context.Context, videoIDs []string) (map[stri
 	}
 	return out, nil
 }
+
+// FindVideosHeld returns which of the videos this server holds (those
+// not deleted, and not on a remote host).
+func (s *Store) FindVideosHeld(ctx context.Context, videoIDs []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(videoIDs) == 0 {
+		return out, nil
+	}
+	list, err := json.Marshal(videoIDs)
+	if err != nil {
+		return nil, err
+	}
+	err = s.inRead(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `
+			SELECT id FROM videos
+			WHERE id IN (SELECT value FROM json_each(?))`, string(list))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			out[id] = true
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: find videos held: %w", err)
+	}
+	return out, nil
+}

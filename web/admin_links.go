@@ -239,8 +239,24 @@ func (s *Server) linkDetail(c echo.Context, l store.Link) (templates.LinkDetailP
 	if err != nil {
 		return m, err
 	}
+	held, err := s.store.FindVideosHeld(ctx, ids)
+	if err != nil {
+		return m, err
+	}
 	for _, u := range uploads {
+		if u.VideoID != "" && !held[u.VideoID] {
+			// A completed upload whose video this server no longer holds
+			// was deleted: it leaves the list (it still counts against the
+			// link's limit). In upstream mode the videos are on the remote
+			// host: the row stays, without a link to a page here.
+			if u.Status == store.LinkUploadCompleted && !s.links.Upstream() {
+				continue
+			}
+		}
 		row := s.uploadRow(ctx, u)
+		if !held[u.VideoID] {
+			row.VideoURL = ""
+		}
 		if at, ok := thumbs[u.VideoID]; ok && u.Status == store.LinkUploadCompleted {
 			row.ThumbnailURL = thumbnailURL(u.VideoID, &at)
 		}

@@ -2,9 +2,12 @@ package web_test
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/PuerkitoBio/goquery"
 
 	"github.com/uplink-video/uplink/web/links"
 )
@@ -53,5 +56,34 @@ func TestLinkClosedShowsWhyAndNoShare(t *testing.T) {
 		if got := testID(doc, "closed-extend").Length() == 1; got != tt.extend {
 			t.Errorf("%s: Extend offered=%v, want=%v", tt.description, got, tt.extend)
 		}
+	}
+}
+
+// TestLinkPageDropsDeletedVideos deletes, from the dashboard, a video that
+// arrived through a link: the link's page no longer lists the upload nor
+// links to the video, and the link still counts it against its limit.
+func TestLinkPageDropsDeletedVideos(t *testing.T) {
+	a := newAdminApp(t)
+	l := seedLink(t, a, links.Spec{Label: "Two", MaxUploads: 2})
+	kept := uploadThrough(t, a, l, 1000)
+	gone := uploadThrough(t, a, l, 2000)
+	if status, _, _ := a.postForm(t, "/admin/videos/"+gone.VideoID+"/delete", nil); status != http.StatusSeeOther {
+		t.Fatalf("delete the video: %d", status)
+	}
+	doc := a.getPage(t, "/admin/links/"+l.ID)
+	var rows []string
+	testID(doc, "upload-row").Each(func(_ int, s *goquery.Selection) { rows = append(rows, s.AttrOr("data-upload-id", "")) })
+	if len(rows) != 1 || rows[0] != kept.ID {
+		t.Errorf("upload rows=%v, want only %s", rows, kept.ID)
+	}
+	if n := doc.Find(`a[href="/admin/videos/` + gone.VideoID + `"]`).Length(); n != 0 {
+		t.Errorf("the page links to the deleted video %d times", n)
+	}
+	after, err := a.Store.FindLink(context.Background(), l.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Completed != 2 {
+		t.Errorf("the link counts %d completed uploads, want 2", after.Completed)
 	}
 }

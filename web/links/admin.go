@@ -62,3 +62,10 @@ func (s *Service) Duplicate(ctx context.Context, id string) (store.Link, error) 
 	}
 	return s.Create(ctx, SpecOf(l))
 }
+
+// Upstream reports whether the links' uploads go to a remote host, whose
+// videos this server does not hold.
+func (s *Service) Upstream() bool {
+	_, ok := s.backend.(*Upstream)
+	return ok
+}
