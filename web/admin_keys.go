@@ -125,6 +125,12 @@ func (s *Server) renderKeys(c echo.Context, status int, m templates.KeyListPage)
 // first, deleted and expired ones and those created through the API
 // included, with the link each one backs.
 func (s *Server) handleTokenList(c echo.Context) error {
+	return s.renderTokens(c, http.StatusOK, "")
+}
+
+// renderTokens shows the token list and its create form, with ttlError
+// next to the form's menu when the last one sent was refused.
+func (s *Server) renderTokens(c echo.Context, status int, ttlError string) error {
 	page := listPageParam(c)
 	rows, total, err := s.store.FindTokenRows(c.Request().Context(),
 		store.TokenRowFilter{Page: store.Page{Number: page, Size: listPageSize}})
@@ -139,7 +145,13 @@ func (s *Server) handleTokenList(c echo.Context) error {
 	if nav.Page > 1 {
 		title += fmt.Sprintf(" (page %d)", nav.Page)
 	}
-	m := templates.TokenListPage{AdminPage: s.adminPage(c, title, "tokens"), Total: total, Nav: nav}
+	if ttlError != "" {
+		title = "Error: " + title
+	}
+	m := templates.TokenListPage{
+		AdminPage: s.adminPage(c, title, "tokens"), Total: total, Nav: nav,
+		TTLs: tokenTTLChoices(c.FormValue("ttl")), TTLError: ttlError,
+	}
 	now := s.store.Now()
 	for _, r := range rows {
 		t := r.Token
@@ -159,8 +171,10 @@ func (s *Server) handleTokenList(c echo.Context) error {
 			item.Status = "deleted"
 		case t.Expired(now):
 			item.Status = "expired"
+		case r.LinkID == "":
+			item.RevokeURL = "/admin/tokens/" + url.PathEscape(t.ID) + "/revoke"
 		}
 		m.Tokens = append(m.Tokens, item)
 	}
-	return render(c, http.StatusOK, templates.TokenList(m))
+	return render(c, status, templates.TokenList(m))
 }

@@ -82,6 +82,8 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.POST("/keys", s.handleKeyCreate)
 	admin.POST("/keys/:id/revoke", s.handleKeyRevoke)
 	admin.GET("/tokens", s.handleTokenList)
+	admin.POST("/tokens", s.handleTokenCreate)
+	admin.POST("/tokens/:id/revoke", s.handleTokenRevoke)
 
 	admin.GET("/webhooks", s.handleWebhookList)
 	admin.POST("/webhooks", s.handleWebhookCreate)
