@@ -69,16 +69,13 @@ type LinkRow struct {
 // LinkListPage is the view model of the list of links.
 type LinkListPage struct {
 	AdminPage
-	Filter  LinkListFilter
-	States  []Choice
-	Sorts   []Choice
-	Dirs    []Choice
-	Rows    []LinkRow
-	Total   int // Links matching the filter.
-	Page    int
-	Pages   int
-	PrevURL string // Empty on the first page.
-	NextURL string // Empty on the last page.
+	Filter LinkListFilter
+	States []Choice
+	Sorts  []Choice
+	Dirs   []Choice
+	Rows   []LinkRow
+	Total  int // Links matching the filter.
+	Nav    PageNav
 	// NoLinks is true when there are no links at all, rather than none
 	// matching the filter.
 	NoLinks bool

@@ -93,8 +93,7 @@ func (s *Server) handleLinkList(c echo.Context) error {
 		AdminPage: s.adminPage(c, title, "links"),
 		Filter:    f,
 		Total:     total,
-		Page:      page,
-		Pages:     pages,
+		Nav:       pageNav(page, pages, func(n int) string { return linkListURL(f, n) }),
 		Filtered:  f.Label != "" || f.State != "",
 	}
 	m.States = []templates.Choice{{Value: "", Label: "All", Checked: f.State == ""}}
@@ -112,12 +111,6 @@ func (s *Server) handleLinkList(c echo.Context) error {
 	}
 	if total == 0 && !m.Filtered {
 		m.NoLinks = true
-	}
-	if page > 1 {
-		m.PrevURL = linkListURL(f, page-1)
-	}
-	if page < pages {
-		m.NextURL = linkListURL(f, page+1)
 	}
 	now := s.store.Now()
 	for _, l := range rows {

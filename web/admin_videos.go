@@ -389,6 +389,12 @@ func listNav(path string, query url.Values, n, total int) (templates.PageNav, bo
 	if n > pages {
 		return templates.PageNav{PrevURL: at(pages)}, false
 	}
+	return pageNav(n, pages, at), true
+}
+
+// pageNav is the one pager of every list (templates.listPager): page n of
+// pages, with the URLs that at gives the pages before and after it.
+func pageNav(n, pages int, at func(page int) string) templates.PageNav {
 	nav := templates.PageNav{Page: n, Pages: pages}
 	if n > 1 {
 		nav.PrevURL = at(n - 1)
@@ -396,5 +402,5 @@ func listNav(path string, query url.Values, n, total int) (templates.PageNav, bo
 	if n < pages {
 		nav.NextURL = at(n + 1)
 	}
-	return nav, true
+	return nav
 }
