@@ -175,6 +175,7 @@ var flashMessages = map[string]string{
 	"link-extended":    "The link's expiry was changed.",
 	"video-saved":      "The video's details were saved.",
 	"video-deleted":    "The video and its file were deleted.",
+	"videos-deleted":   "The ticked videos and their files were deleted.",
 	"video-processing": "The video is queued for processing again.",
 	"key-revoked":      "The API key was revoked.",
 	"password-changed": "Your password was changed. Your other devices are signed out.",

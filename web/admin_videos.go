@@ -21,50 +21,6 @@ import (
 // listPageSize is the length of a page of the dashboard's video and token lists.
 const listPageSize = 25
 
-// handleVideoList handles "GET /admin/videos": every video, newest first,
-// with a title search.
-func (s *Server) handleVideoList(c echo.Context) error {
-	q := strings.TrimSpace(c.QueryParam("q"))
-	if utf8.RuneCountInString(q) > 200 {
-		q = string([]rune(q)[:200])
-	}
-	page := listPageParam(c)
-	rows, total, err := s.store.FindVideoRows(c.Request().Context(),
-		store.VideoRowFilter{Query: q, Page: store.Page{Number: page, Size: listPageSize}})
-	if err != nil {
-		return err
-	}
-	query := url.Values{}
-	if q != "" {
-		query.Set("q", q)
-	}
-	nav, ok := listNav("/admin/videos", query, page, total)
-	if !ok {
-		return c.Redirect(http.StatusSeeOther, nav.PrevURL)
-	}
-	m := templates.VideoListPage{
-		AdminPage: s.adminPage(c, videoListTitle(q, nav), "videos"),
-		Query:     q, Total: total, Nav: nav, NoFFmpeg: !s.canProcess(),
-	}
-	for _, r := range rows {
-		m.Videos = append(m.Videos, templates.VideoListItem{
-			ID:        r.Video.ID,
-			Title:     r.Video.Title,
-			URL:       "/admin/videos/" + r.Video.ID,
-			Size:      videoSizeText(r),
-			LinkLabel: r.LinkLabel,
-			LinkURL:   adminLinkURL(r.LinkID),
-			Uploader:  r.UploaderName,
-			Created:   stamp(r.Video.CreatedAt),
-			Status:    videoStatus(r),
-
-			ThumbnailURL: thumbnailURL(r.Video.ID, r.Video.ThumbnailAt),
-			Processing:   processingView(r),
-		})
-	}
-	return render(c, http.StatusOK, templates.VideoList(m))
-}
-
 func videoListTitle(q string, nav templates.PageNav) string {
 	t := "Videos"
 	if q != "" {

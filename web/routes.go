@@ -70,6 +70,8 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.POST("/links/:id/extend", s.handleLinkExtend)
 
 	admin.GET("/videos", s.handleVideoList)
+	admin.POST("/videos/zip", s.handleVideoZip)
+	admin.POST("/videos/delete", s.handleVideoBulkDelete)
 	admin.GET("/videos/:id", s.handleVideoDetail)
 	admin.POST("/videos/:id", s.handleVideoUpdate)
 	admin.POST("/videos/:id/delete", s.handleVideoDelete)

@@ -20,6 +20,14 @@ for (const button of document.querySelectorAll('button[data-copy]')) {
   });
 }
 
+// Confirmation for destructive buttons of a form that has others:
+// <button data-confirm="Delete the ticked videos?">.
+for (const button of document.querySelectorAll('button[data-confirm]')) {
+  button.addEventListener('click', (event) => {
+    if (!window.confirm(button.dataset.confirm)) event.preventDefault();
+  });
+}
+
 // Confirmation for destructive forms: <form data-confirm="Revoke this link?">.
 for (const form of document.querySelectorAll('form[data-confirm]')) {
   form.addEventListener('submit', (event) => {
