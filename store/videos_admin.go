@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -280,6 +281,44 @@ func (s *Store) FindVideoLinks(ctx context.Context, limit int) ([]LinkChoice, er
 				return err
 			}
 			out = append(out, c)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: find the links of videos: %w", err)
+	}
+	return out, nil
+}
+
+// FindLinksOfVideos returns, for each of the videos that came through a
+// link, that link: in upstream mode the videos are on a remote host, and
+// only their link uploads are here.
+func (s *Store) FindLinksOfVideos(ctx context.Context, videoIDs []string) (map[string]LinkChoice, error) {
+	out := map[string]LinkChoice{}
+	if len(videoIDs) == 0 {
+		return out, nil
+	}
+	list, err := json.Marshal(videoIDs)
+	if err != nil {
+		return nil, err
+	}
+	err = s.inRead(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `
+			SELECT lu.video_id, l.id, l.label
+			FROM link_uploads lu
+			JOIN links l ON l.id = lu.link_id
+			WHERE lu.video_id IN (SELECT value FROM json_each(?))`, string(list))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			var c LinkChoice
+			if err := rows.Scan(&id, &c.ID, &c.Label); err != nil {
+				return err
+			}
+			out[id] = c
 		}
 		return rows.Err()
 	})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/uplink-video/uplink/store"
 	"github.com/uplink-video/uplink/templates"
+	"github.com/uplink-video/uplink/web/links"
 )
 
 // videoLinksShown bounds the link filter's menu.
@@ -24,6 +25,13 @@ func (s *Server) handleVideoList(c echo.Context) error {
 	q := strings.TrimSpace(c.QueryParam("q"))
 	if utf8.RuneCountInString(q) > 200 {
 		q = string([]rune(q)[:200])
+	}
+	page := listPageParam(c)
+	if remote, total, ok, err := s.links.RemoteVideos(ctx, page, listPageSize); ok {
+		if err != nil {
+			return err
+		}
+		return s.renderRemoteVideos(c, remote, page, total)
 	}
 	f := store.VideoRowFilter{Query: q, LinkID: c.QueryParam("link"), Asc: c.QueryParam("dir") == "asc"}
 	switch st := c.QueryParam("status"); st {
@@ -42,7 +50,6 @@ func (s *Server) handleVideoList(c echo.Context) error {
 	if len(f.LinkID) > 64 {
 		f.LinkID = "" // No link has such an ID: show every video.
 	}
-	page := listPageParam(c)
 	f.Page = store.Page{Number: page, Size: listPageSize}
 	rows, total, err := s.store.FindVideoRows(ctx, f)
 	if err != nil {
@@ -97,6 +104,42 @@ func (s *Server) handleVideoList(c echo.Context) error {
 			ThumbnailURL: thumbnailURL(r.Video.ID, r.Video.ThumbnailAt),
 			Processing:   processingView(r),
 		})
+	}
+	return render(c, http.StatusOK, templates.VideoList(m))
+}
+
+// renderRemoteVideos is the video list in upstream mode: the videos live
+// on the remote host, so the list is one page of the host's own list,
+// newest first, read through its API (links.Service.RemoteVideos), with
+// the link each came through when it came through one of ours. Search,
+// filters, bulk actions and video pages are this server's, for videos it
+// holds, and are left out.
+func (s *Server) renderRemoteVideos(c echo.Context, remote []links.RemoteVideo, page, total int) error {
+	nav, ok := listNav("/admin/videos", nil, page, total)
+	if !ok {
+		return c.Redirect(http.StatusSeeOther, nav.PrevURL)
+	}
+	ids := make([]string, len(remote))
+	for i, v := range remote {
+		ids[i] = v.VideoID
+	}
+	via, err := s.store.FindLinksOfVideos(c.Request().Context(), ids)
+	if err != nil {
+		return err
+	}
+	m := templates.VideoListPage{
+		AdminPage: s.adminPage(c, videoListTitle("", nav), "videos"),
+		Total:     total, Nav: nav, Remote: true,
+	}
+	for _, v := range remote {
+		item := templates.VideoListItem{
+			ID: v.VideoID, Title: v.Title, Size: "—", Created: stamp(v.CreatedAt),
+			Status: templates.VideoStatus{Code: "remote", Label: "On the upstream host"},
+		}
+		if l, ok := via[v.VideoID]; ok {
+			item.LinkLabel, item.LinkURL = l.Label, adminLinkURL(l.ID)
+		}
+		m.Videos = append(m.Videos, item)
 	}
 	return render(c, http.StatusOK, templates.VideoList(m))
 }

@@ -69,3 +69,15 @@ func (s *Service) Upstream() bool {
 	_, ok := s.backend.(*Upstream)
 	return ok
 }
+
+// RemoteVideos returns one page of the remote host's videos, newest
+// first, and how many it has in all, when the links' uploads go to a
+// remote host (Upstream); ok is false otherwise.
+func (s *Service) RemoteVideos(ctx context.Context, page, pageSize int) (videos []RemoteVideo, total int, ok bool, err error) {
+	u, isUpstream := s.backend.(*Upstream)
+	if !isUpstream {
+		return nil, 0, false, nil
+	}
+	videos, total, err = u.client.ListVideos(ctx, page, pageSize)
+	return videos, total, true, err
+}
