@@ -221,3 +221,32 @@ func TestAdminKeyCreateReloadMakesNoSecondKey(t *testing.T) {
 		t.Errorf("keys in the store=%d, want 1", len(keys))
 	}
 }
+
+// TestAdminClosedLinkOffersDuplicate opens a revoked link's page at both
+// widths: no Share block, the reason it is closed, and a Duplicate button
+// that opens the mint form filled in, labelled "… (copy)".
+func TestAdminClosedLinkOffersDuplicate(t *testing.T) {
+	a := newAdminApp(t)
+	ctx := newBrowser(t)
+	signIn(t, ctx, a)
+	l := a.link(t, links.Spec{Label: "Old drone shots", MaxUploads: 3})
+	if _, err := a.links.Revoke(t.Context(), l.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range viewports {
+		emulate(t, ctx, v, "light")
+		run(t, ctx, "open the revoked link", chromedp.Navigate(a.URL+"/admin/links/"+l.ID), chromedp.WaitVisible(testid("closed-reason")))
+		seen := get(t, ctx, "read the page", chromedp.Evaluate[map[string]any](`({
+			share: !!document.querySelector('[data-testid="link-url"], [data-testid="qr"]'),
+			reason: document.querySelector('[data-testid="closed-reason"]').innerText,
+			fits: document.scrollingElement.scrollWidth <= innerWidth,
+		})`))
+		if seen["share"] != false || !strings.HasPrefix(seen["reason"].(string), "It was revoked on ") || seen["fits"] != true {
+			t.Errorf("%s: the revoked link's page shows %v", v.Name, seen)
+		}
+		clickAndWait(t, ctx, "press Duplicate", testid("closed-duplicate"))
+		if got := get(t, ctx, "read the label", chromedp.Value(testid("label"))); got != l.Label+" (copy)" {
+			t.Errorf("%s: the form's label=%q, want %q", v.Name, got, l.Label+" (copy)")
+		}
+	}
+}
