@@ -91,12 +91,12 @@ func printWelcome(out io.Writer, cfg serveConfig, listenURL string, fresh bool, 
 		fmt.Fprintf(w, "    they upload in their browser, without an account, and the video shows up in the dashboard.\n")
 		fmt.Fprintf(w, "  - For scripts and api.video SDKs, with the API base URL above:\n")
 		if cfg.apiKey != "" {
-			fmt.Fprintf(w, "      the API key from UPLINK_API_KEY is accepted;\n")
+			fmt.Fprintf(w, "      The API key from UPLINK_API_KEY is accepted.\n")
 		} else {
-			fmt.Fprintf(w, "      create an API key in the dashboard, or: %s apikey create --name my-script --data %s\n", self, cfg.dataDir)
+			fmt.Fprintf(w, "      Create an API key in the dashboard, or: %s apikey create --name my-script --data %s\n", self, cfg.dataDir)
 		}
-		fmt.Fprintf(w, "      create an upload token:  curl -u \"$API_KEY:\" -X POST %s/upload-tokens -d '{\"ttl\":3600}'\n", cfg.publicURL)
-		fmt.Fprintf(w, "      upload with it:  curl -F file=@video.mp4 \"%s/upload?token=<token>\"\n", cfg.publicURL)
+		fmt.Fprintf(w, "      Create an upload token:  curl -u \"$API_KEY:\" -X POST %s/upload-tokens -d '{\"ttl\":3600}'\n", cfg.publicURL)
+		fmt.Fprintf(w, "      Upload with it:  curl -F file=@video.mp4 \"%s/upload?token=<token>\"\n", cfg.publicURL)
 	}
 }
 
