@@ -298,6 +298,9 @@ type LinkEvent struct {
 	Kind    string
 	VideoID string
 	Detail  string // For refusals, the reason.
+	// Visits is how many visits an EventOpened stands for (RecordLinkVisit);
+	// 1 for every other event.
+	Visits int
 }
 
 // AddLinkEvent records an event on a link's timeline.
@@ -319,19 +322,37 @@ func addLinkEvent(ctx context.Context, tx *txn, e LinkEvent) error {
 	return err
 }
 
-// HasLinkEventSince reports whether the link has an event of the kind at
-// or after since.
-func (s *Store) HasLinkEventSince(ctx context.Context, linkID, kind string, since time.Time) (bool, error) {
-	var n int
-	err := s.inRead(ctx, func(tx *txn) error {
-		return tx.QueryRowContext(ctx, `
-			SELECT count(*) FROM link_events WHERE link_id = ? AND kind = ? AND at >= ?`,
-			linkID, kind, millis(since)).Scan(&n)
+// RecordLinkVisit counts a visit of a link's page on its timeline. When
+// the link's latest event is a visit at or after since, the visit folds
+// into it (its Visits grows, and its time becomes this visit's);
+// otherwise it is a new EventOpened.
+func (s *Store) RecordLinkVisit(ctx context.Context, linkID string, since time.Time) error {
+	now := s.Now()
+	err := s.inWrite(ctx, func(tx *txn) error {
+		res, err := tx.ExecContext(ctx, `
+			UPDATE link_events
+			SET visits = visits + 1, at = ?
+			WHERE id = (
+				SELECT id FROM link_events
+				WHERE link_id = ?
+				ORDER BY id DESC
+				LIMIT 1
+			)
+			AND kind = ?
+			AND at >= ?`,
+			millis(now), linkID, EventOpened, millis(since))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n > 0 {
+			return err
+		}
+		return addLinkEvent(ctx, tx, LinkEvent{LinkID: linkID, At: now, Kind: EventOpened})
 	})
 	if err != nil {
-		return false, fmt.Errorf("store: find events of link %s: %w", linkID, err)
+		return fmt.Errorf("store: record a visit of link %s: %w", linkID, err)
 	}
-	return n > 0, nil
+	return nil
 }
 
 // ListLinkEvents returns a link's most recent events, newest first.
@@ -339,7 +360,7 @@ func (s *Store) ListLinkEvents(ctx context.Context, linkID string, limit int) ([
 	var events []LinkEvent
 	err := s.inRead(ctx, func(tx *txn) error {
 		rows, err := tx.QueryContext(ctx, `
-			SELECT link_id, at, kind, video_id, detail FROM link_events
+			SELECT link_id, at, kind, video_id, detail, visits FROM link_events
 			WHERE link_id = ? ORDER BY id DESC LIMIT ?`, linkID, limit)
 		if err != nil {
 			return err
@@ -348,7 +369,7 @@ func (s *Store) ListLinkEvents(ctx context.Context, linkID string, limit int) ([
 		for rows.Next() {
 			var e LinkEvent
 			var at int64
-			if err := rows.Scan(&e.LinkID, &at, &e.Kind, &e.VideoID, &e.Detail); err != nil {
+			if err := rows.Scan(&e.LinkID, &at, &e.Kind, &e.VideoID, &e.Detail, &e.Visits); err != nil {
 				return err
 			}
 			e.At = fromMillis(at)

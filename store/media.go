@@ -323,3 +323,27 @@ func scanThumbnailAt(r rowScanner) (thumbnailAt, error) {
 	t.at = fromMillis(at)
 	return t, err
 }
+
+// FindVideosHeld returns which of the videos this server holds (those
+// not deleted, and not on a remote host).
+func (s *Store) FindVideosHeld(ctx context.Context, videoIDs []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(videoIDs) == 0 {
+		return out, nil
+	}
+	err := s.inRead(ctx, func(tx *txn) error {
+		inIDs, list, err := tx.d.inStrings("id", videoIDs)
+		if err != nil {
+			return err
+		}
+		ids, err := queryRows(ctx, tx, scanString, `SELECT id FROM videos WHERE `+inIDs, list)
+		for _, id := range ids {
+			out[id] = true
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: find videos held: %w", err)
+	}
+	return out, nil
+}

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 )
 
@@ -59,4 +61,24 @@ func scanTokenRow(rs rowScanner) (TokenRow, error) {
 	t, err := scanUploadToken(extraColumns{rs, []any{&r.LinkID, &r.LinkLabel, &r.Uploads}})
 	r.Token = t
 	return r, err
+}
+
+// FindTokenLink returns the ID of the link an upload token backs, or ""
+// for a token made through the API or the dashboard. Returns ErrNotFound
+// if no such token was ever created.
+func (s *Store) FindTokenLink(ctx context.Context, tokenID string) (string, error) {
+	var linkID string
+	err := s.inRead(ctx, func(tx *txn) error {
+		return tx.QueryRowContext(ctx, `
+			SELECT coalesce((SELECT l.id FROM links l WHERE l.token = t.id LIMIT 1), '')
+			FROM upload_tokens t
+			WHERE t.id = ?`, tokenID).Scan(&linkID)
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: find the link of token %s: %w", tokenID, err)
+	}
+	return linkID, nil
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
 // VideoRow is a video as the dashboard shows it: the video with its tags
@@ -54,7 +55,60 @@ func (r VideoRow) Percent() (int, bool) {
 // VideoRowFilter selects videos for the dashboard's list, newest first.
 type VideoRowFilter struct {
 	Query string // Substring of the title, case-insensitive for ASCII.
-	Page  Page
+	// LinkID keeps the videos that came through that link; VideoNoLink
+	// keeps those that came through no link (the API).
+	LinkID string
+	// Status keeps the videos whose upload is in that state:
+	// UploadUploaded, UploadUploading, or VideoWaiting (no byte yet).
+	Status string
+	Sort   VideoRowSort // VideoRowByCreated when empty.
+	Asc    bool         // Oldest or smallest first; newest first by default.
+	Page   Page
+}
+
+// VideoNoLink is VideoRowFilter.LinkID for the videos of no link.
+const VideoNoLink = "none"
+
+// VideoWaiting is VideoRowFilter.Status for videos waiting for their file.
+const VideoWaiting = "waiting"
+
+// VideoRowSort orders the dashboard's list of videos.
+type VideoRowSort string
+
+// Orders of the dashboard's list of videos; ties go newest first.
+const (
+	VideoRowByCreated VideoRowSort = "created"
+	VideoRowBySize    VideoRowSort = "size"
+)
+
+// where returns the filter's WHERE clause and its arguments.
+func (f VideoRowFilter) where(d dialect) (string, []any) {
+	var (
+		conds []string
+		args  []any
+	)
+	if f.Query != "" {
+		conds, args = append(conds, `v.title `+d.like()+` ? ESCAPE '\'`), append(args, "%"+escapeLike(f.Query)+"%")
+	}
+	switch f.LinkID {
+	case "":
+	case VideoNoLink:
+		conds = append(conds, `lu.link_id IS NULL`)
+	default:
+		conds, args = append(conds, `lu.link_id = ?`), append(args, f.LinkID)
+	}
+	switch f.Status {
+	case UploadUploaded:
+		conds = append(conds, `u.status = 'uploaded'`)
+	case UploadUploading:
+		conds = append(conds, `u.status IN ('uploading', 'completing')`)
+	case VideoWaiting:
+		conds = append(conds, `coalesce(u.status, '') NOT IN ('uploaded', 'uploading', 'completing')`)
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return "WHERE " + strings.Join(conds, " AND "), args
 }
 
 // videoRowQuery selects the columns scanVideoRow reads. A video has at
@@ -81,24 +135,33 @@ const videoRowQuery = `
 		SELECT max(pj.id) FROM processing_jobs pj WHERE pj.video_id = v.id AND pj.kind = 'process')
 	`
 
-// FindVideoRows returns one page of the videos whose title contains
-// f.Query, newest first, and how many match in all.
+// FindVideoRows returns one page of the videos that f keeps, in its
+// order, and how many it keeps in all.
 func (s *Store) FindVideoRows(ctx context.Context, f VideoRowFilter) ([]VideoRow, int, error) {
-	cond, args := "", []any(nil)
-	if f.Query != "" {
-		cond, args = `WHERE v.title `+s.d.like()+` ? ESCAPE '\'`, []any{"%" + escapeLike(f.Query) + "%"}
+	cond, args := f.where(s.d)
+	dir := "DESC"
+	if f.Asc {
+		dir = "ASC"
+	}
+	order := "v.created_at " + dir + ", v.id " + dir
+	if f.Sort == VideoRowBySize {
+		order = "coalesce(u.source_size, 0) " + dir + ", v.created_at DESC, v.id DESC"
 	}
 	var (
 		rows  []VideoRow
 		total int
 	)
 	err := s.inRead(ctx, func(tx *txn) error {
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM videos v `+cond, args...).Scan(&total); err != nil {
+		if err := tx.QueryRowContext(ctx, `
+			SELECT count(*) FROM videos v
+			LEFT JOIN uploads u ON u.video_id = v.id
+			LEFT JOIN link_uploads lu ON lu.video_id = v.id
+			`+cond, args...).Scan(&total); err != nil {
 			return err
 		}
 		var err error
 		rows, err = findVideoRows(ctx, tx, cond+`
-			ORDER BY v.created_at DESC, v.id DESC
+			ORDER BY `+order+`
 			LIMIT ? OFFSET ?`, append(args, f.Page.Size, f.Page.offset())...)
 		return err
 	})
@@ -174,4 +237,82 @@ type extraColumns struct {
 
 func (e extraColumns) Scan(dest ...any) error {
 	return e.r.Scan(append(dest, e.extra...)...)
+}
+
+// LinkChoice is a link as a menu offers it.
+type LinkChoice struct {
+	ID    string
+	Label string
+}
+
+// FindVideoLinks returns the links that videos came through, newest
+// first, at most limit of them: the choices of the video list's link
+// filter.
+func (s *Store) FindVideoLinks(ctx context.Context, limit int) ([]LinkChoice, error) {
+	var out []LinkChoice
+	err := s.inRead(ctx, func(tx *txn) error {
+		rows, err := tx.QueryContext(ctx, `
+			SELECT l.id, l.label
+			FROM links l
+			WHERE EXISTS (
+				SELECT 1 FROM link_uploads lu
+				JOIN videos v ON v.id = lu.video_id
+				WHERE lu.link_id = l.id)
+			ORDER BY l.created_at DESC, l.id DESC
+			LIMIT ?`, limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c LinkChoice
+			if err := rows.Scan(&c.ID, &c.Label); err != nil {
+				return err
+			}
+			out = append(out, c)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: find the links of videos: %w", err)
+	}
+	return out, nil
+}
+
+// FindLinksOfVideos returns, for each of the videos that came through a
+// link, that link: in upstream mode the videos are on a remote host, and
+// only their link uploads are here.
+func (s *Store) FindLinksOfVideos(ctx context.Context, videoIDs []string) (map[string]LinkChoice, error) {
+	out := map[string]LinkChoice{}
+	if len(videoIDs) == 0 {
+		return out, nil
+	}
+	err := s.inRead(ctx, func(tx *txn) error {
+		inIDs, list, err := tx.d.inStrings("lu.video_id", videoIDs)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `
+			SELECT lu.video_id, l.id, l.label
+			FROM link_uploads lu
+			JOIN links l ON l.id = lu.link_id
+			WHERE `+inIDs, list)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			var c LinkChoice
+			if err := rows.Scan(&id, &c.ID, &c.Label); err != nil {
+				return err
+			}
+			out[id] = c
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: find the links of videos: %w", err)
+	}
+	return out, nil
 }

@@ -100,7 +100,7 @@ func Account(m AccountPage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = attrError("new-password", m.PasswordError).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = fieldError("new-password", m.PasswordError).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -595,7 +595,7 @@ func Account(m AccountPage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = attrError("admin-email-new", m.NewAdminError).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = fieldError("admin-email-new", m.NewAdminError).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

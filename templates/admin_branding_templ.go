@@ -130,7 +130,7 @@ func Branding(m BrandingPage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = attrError("brand-accent", m.AccentError).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = fieldError("brand-accent", m.AccentError).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -249,7 +249,7 @@ func Branding(m BrandingPage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = attrError("brand-logo", m.LogoError).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = fieldError("brand-logo", m.LogoError).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -38,6 +38,10 @@ type TokenListPage struct {
 	Total  int
 	Tokens []TokenItem
 	Nav    PageNav
+	// TTLs are the create form's lifetimes; TTLError says why the last
+	// one sent was refused.
+	TTLs     []Choice
+	TTLError string
 }
 
 // TokenItem is one row of the upload token list.
@@ -52,4 +56,8 @@ type TokenItem struct {
 	LinkLabel string
 	LinkURL   string
 	Uploads   int // Uploads started with the token.
+	// RevokeURL, when set, revokes the token: only active tokens made
+	// through the API or this page have one (a link's token goes with
+	// its link).
+	RevokeURL string
 }

@@ -26,7 +26,7 @@ type LinkForm struct {
 	Uploads      []Choice // "one", "n", "unlimited".
 	UploadsN     string   // The number of uploads for "n", as typed.
 	MaxSize      string   // As typed; empty is no limit.
-	MaxSizeUnits []Choice // "MB", "GB", "GiB".
+	MaxSizeUnits []Choice // "MiB", "GiB".
 	Types        []Choice // "video", "any", "formats".
 	Formats      []Choice // The video formats, for "formats".
 	EmbedOrigins string   // One origin per line.
@@ -69,16 +69,13 @@ type LinkRow struct {
 // LinkListPage is the view model of the list of links.
 type LinkListPage struct {
 	AdminPage
-	Filter  LinkListFilter
-	States  []Choice
-	Sorts   []Choice
-	Dirs    []Choice
-	Rows    []LinkRow
-	Total   int // Links matching the filter.
-	Page    int
-	Pages   int
-	PrevURL string // Empty on the first page.
-	NextURL string // Empty on the last page.
+	Filter LinkListFilter
+	States []Choice
+	Sorts  []Choice
+	Dirs   []Choice
+	Rows   []LinkRow
+	Total  int // Links matching the filter.
+	Nav    PageNav
 	// NoLinks is true when there are no links at all, rather than none
 	// matching the filter.
 	NoLinks bool
@@ -90,6 +87,11 @@ type LinkListPage struct {
 type Setting struct {
 	Term  string
 	Value string
+	// At, when set, makes Value an instant: it shows in a <time> element
+	// that the page's script rewrites in the viewer's zone, followed by
+	// Note ("(in 7 days)").
+	At   Timestamp
+	Note string
 }
 
 // UploadRow is one upload through a link.
@@ -117,12 +119,12 @@ type UploadRow struct {
 
 // EventRow is one entry of a link's timeline.
 type EventRow struct {
-	Kind    string
-	Text    string // "Upload started", "Refused"...
-	Detail  string // The reason of a refusal, cancel or abandon.
-	VideoID string
-	At      string
-	AtISO   string
+	Kind   string
+	Text   string // "Upload started", "Refused"...
+	Detail string // The reason of a refusal, cancel or abandon.
+	File   string // The name of the event's file, if it has one.
+	At     string
+	AtISO  string
 }
 
 // LinkDetailPage is the view model of a link's page.
@@ -143,9 +145,13 @@ type LinkDetailPage struct {
 	Uploads      []UploadRow
 	Events       []EventRow
 	CanRevoke    bool
-	CanExtend    bool
-	Extend       ExpiryInput
-	ExtendError  string
+	// Closed, when set, says why the link takes no more uploads ("It
+	// expired on …"); the page then offers Duplicate (and Extend when it
+	// expired) instead of the Share block.
+	Closed      string
+	CanExtend   bool
+	Extend      ExpiryInput
+	ExtendError string
 	// ProgressURL is polled for live progress while Live is true.
 	ProgressURL string
 	Live        bool
@@ -213,4 +219,16 @@ func (p LinkListPage) sortCaption() string {
 		dir = "ascending"
 	}
 	return "sorted by " + by + ", " + dir
+}
+
+// linkProblems lists the mint form's errors in the order of its fields,
+// for the error summary.
+func linkProblems(errs map[string]string) []FieldProblem {
+	var out []FieldProblem
+	for _, k := range linkFieldOrder {
+		if msg, ok := errs[k]; ok {
+			out = append(out, FieldProblem{FieldID: linkFieldID(k), Message: msg})
+		}
+	}
+	return out
 }

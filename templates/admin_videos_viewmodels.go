@@ -10,6 +10,16 @@ type VideoListPage struct {
 	Total    int    // How many videos match the search.
 	Videos   []VideoListItem
 	Nav      PageNav
+	// Remote is set in upstream mode: the videos are the remote host's,
+	// without search, filters, bulk actions or pages of their own here.
+	Remote bool
+	// Filtered is set when a filter other than the title search is on.
+	Filtered bool
+	// The filter and order menus, with the current choice checked.
+	Links    []Choice
+	Statuses []Choice
+	Sorts    []Choice
+	Dirs     []Choice
 }
 
 // VideoListItem is one row of the video list.

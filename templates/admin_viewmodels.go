@@ -19,3 +19,10 @@ type LoginPage struct {
 	Next  string // Where to go after signing in.
 	Error string
 }
+
+// FieldProblem is one refused field of a form, as the error summary lists
+// it: the message, and the ID of the field it links to.
+type FieldProblem struct {
+	FieldID string
+	Message string
+}

@@ -50,6 +50,15 @@ type WebhookDetailPage struct {
 	Deliveries []DeliveryItem
 	Nav        PageNav
 	DeleteURL  string
+	TestURL    string
+	// Test is what came of the test event just sent, if one was.
+	Test *WebhookTestResult
+}
+
+// WebhookTestResult is what came of a test event, in words.
+type WebhookTestResult struct {
+	OK   bool
+	Text string
 }
 
 // DeliveryItem is one row of an endpoint's delivery log.

@@ -9,6 +9,8 @@ package templates
 import "github.com/a-h/templ"
 import templruntime "github.com/a-h/templ/runtime"
 
+// Home is the start page: what uplink is for (upload links, in the
+// dashboard), then what developers point an SDK at.
 func Home(m HomePage) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -38,27 +40,27 @@ func Home(m HomePage) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<h1>uplink is running</h1><p>This server speaks api.video's delegated upload API. Point an official api.video SDK at this base URL:</p><p><code data-testid=\"api-base\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<h1>uplink is running</h1><p>uplink collects videos through upload links: you send a link, and whoever has it uploads a video in their browser, without an account.</p><p><a href=\"/admin\" data-testid=\"open-dashboard\">Open the dashboard</a></p><h2>Get started</h2><ol data-testid=\"get-started\"><li>Sign in to <a href=\"/admin\">the dashboard</a> with the admin account the console showed when uplink first started. To add one: <code>go run ./cmd/uplink admin create --email you@example.com</code> from the source, or <code>uplink admin create --email you@example.com</code> with the binary.</li><li>Create a link under Links, and send its URL, QR code or embed to whoever has the video.</li><li>Watch the upload arrive on the link's page; the video is then under Videos.</li></ol><h2>For developers</h2><p>This server also speaks api.video's delegated upload API. Point an official api.video SDK at this base URL:</p><p><code data-testid=\"api-base\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var3 string
 			templ_7745c5c3_Var3, templ_7745c5c3_Err = templ.JoinStringErrs(m.APIBase)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/home.templ`, Line: 7, Col: 45}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/home.templ`, Line: 21, Col: 45}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var3))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "</code></p><h2>Get started</h2><ol><li>Create an API key on the server: <code>uplink apikey create --name my-script</code></li><li>Create an upload token: <code>POST /upload-tokens</code> with that key.</li><li>Upload with the token: <code>POST /upload?token=…</code></li></ol><p class=\"muted\">uplink ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "</code></p><ol><li>Create an API key in the dashboard (or <code>go run ./cmd/uplink apikey create --name my-script</code>).</li><li>Create an upload token: <code>POST /upload-tokens</code> with that key.</li><li>Upload with the token: <code>POST /upload?token=…</code></li></ol><p class=\"muted\">uplink ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var4 string
 			templ_7745c5c3_Var4, templ_7745c5c3_Err = templ.JoinStringErrs(m.Version)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/home.templ`, Line: 14, Col: 37}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/home.templ`, Line: 27, Col: 37}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var4))
 			if templ_7745c5c3_Err != nil {

@@ -173,9 +173,9 @@ var flashMessages = map[string]string{
 	"link-created":     "The link is ready. Share its URL, QR code or embed snippet.",
 	"link-revoked":     "The link was revoked. Uploads in progress through it stop at their next part.",
 	"link-extended":    "The link's expiry was changed.",
-	"link-duplicated":  "This is a copy of the link, with a new URL.",
 	"video-saved":      "The video's details were saved.",
 	"video-deleted":    "The video and its file were deleted.",
+	"videos-deleted":   "The ticked videos and their files were deleted.",
 	"video-processing": "The video is queued for processing again.",
 	"key-revoked":      "The API key was revoked.",
 	"password-changed": "Your password was changed. Your other devices are signed out.",
@@ -184,4 +184,6 @@ var flashMessages = map[string]string{
 	"test-email":       "A test email is on its way to you.",
 	"admin-removed":    "The admin was removed and signed out.",
 	"brand-saved":      "The branding was saved: upload pages show it now.",
+	"token-created":    "The upload token was created: it is the first in the list.",
+	"token-revoked":    "The upload token was revoked. Uploads with it stop at their next part.",
 }

@@ -18,14 +18,21 @@ import (
 )
 
 // handleKeyList handles "GET /admin/keys": the create form and every key.
-// No secret is ever on this page: only the first characters of each.
+// No secret is ever on this page but the one just created, once: it comes
+// from the flash that handleKeyCreate left, which this page removes.
 func (s *Server) handleKeyList(c echo.Context) error {
-	return s.renderKeys(c, http.StatusOK, templates.KeyListPage{})
+	m := templates.KeyListPage{}
+	if got := s.sessions.takeFlash(c, flashNewKey); len(got) == 2 {
+		m.NewKey = &templates.NewKey{Name: got[0], Secret: got[1]}
+	}
+	return s.renderKeys(c, http.StatusOK, m)
 }
 
-// handleKeyCreate handles "POST /admin/keys". The response itself shows
-// the new key's secret, once: it is not in a URL, a cookie or the store,
-// so it cannot be shown again (and requireAdmin marks the page no-store).
+// handleKeyCreate handles "POST /admin/keys". It redirects to the list
+// (POST/redirect/GET), so that reloading the page does not create a second
+// key. The secret travels to that page once, in a flash in the session
+// cookie, which is encrypted; the store keeps only its hash, so it cannot
+// be shown again (and requireAdmin marks the page no-store).
 func (s *Server) handleKeyCreate(c echo.Context) error {
 	name := strings.TrimSpace(c.FormValue("name"))
 	if msg := checkKeyName(name); msg != "" {
@@ -36,7 +43,10 @@ func (s *Server) handleKeyCreate(c echo.Context) error {
 		return err
 	}
 	s.log.InfoContext(c.Request().Context(), "API key created from the dashboard", "key", k.ID, "admin", adminSession(c).AdminID)
-	return s.renderKeys(c, http.StatusOK, templates.KeyListPage{NewKey: &templates.NewKey{Name: k.Name, Secret: secret}})
+	if err := s.sessions.setFlash(c, flashNewKey, k.Name, secret); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/keys")
 }
 
 // handleKeyRevoke handles "POST /admin/keys/:id/revoke". Revoking a key
@@ -115,6 +125,12 @@ func (s *Server) renderKeys(c echo.Context, status int, m templates.KeyListPage)
 // first, deleted and expired ones and those created through the API
 // included, with the link each one backs.
 func (s *Server) handleTokenList(c echo.Context) error {
+	return s.renderTokens(c, http.StatusOK, "")
+}
+
+// renderTokens shows the token list and its create form, with ttlError
+// next to the form's menu when the last one sent was refused.
+func (s *Server) renderTokens(c echo.Context, status int, ttlError string) error {
 	page := listPageParam(c)
 	rows, total, err := s.store.FindTokenRows(c.Request().Context(),
 		store.TokenRowFilter{Page: store.Page{Number: page, Size: listPageSize}})
@@ -129,7 +145,13 @@ func (s *Server) handleTokenList(c echo.Context) error {
 	if nav.Page > 1 {
 		title += fmt.Sprintf(" (page %d)", nav.Page)
 	}
-	m := templates.TokenListPage{AdminPage: s.adminPage(c, title, "tokens"), Total: total, Nav: nav}
+	if ttlError != "" {
+		title = "Error: " + title
+	}
+	m := templates.TokenListPage{
+		AdminPage: s.adminPage(c, title, "tokens"), Total: total, Nav: nav,
+		TTLs: tokenTTLChoices(c.FormValue("ttl")), TTLError: ttlError,
+	}
 	now := s.store.Now()
 	for _, r := range rows {
 		t := r.Token
@@ -149,8 +171,10 @@ func (s *Server) handleTokenList(c echo.Context) error {
 			item.Status = "deleted"
 		case t.Expired(now):
 			item.Status = "expired"
+		case r.LinkID == "":
+			item.RevokeURL = "/admin/tokens/" + url.PathEscape(t.ID) + "/revoke"
 		}
 		m.Tokens = append(m.Tokens, item)
 	}
-	return render(c, http.StatusOK, templates.TokenList(m))
+	return render(c, status, templates.TokenList(m))
 }

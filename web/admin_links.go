@@ -93,8 +93,7 @@ func (s *Server) handleLinkList(c echo.Context) error {
 		AdminPage: s.adminPage(c, title, "links"),
 		Filter:    f,
 		Total:     total,
-		Page:      page,
-		Pages:     pages,
+		Nav:       pageNav(page, pages, func(n int) string { return linkListURL(f, n) }),
 		Filtered:  f.Label != "" || f.State != "",
 	}
 	m.States = []templates.Choice{{Value: "", Label: "All", Checked: f.State == ""}}
@@ -112,12 +111,6 @@ func (s *Server) handleLinkList(c echo.Context) error {
 	}
 	if total == 0 && !m.Filtered {
 		m.NoLinks = true
-	}
-	if page > 1 {
-		m.PrevURL = linkListURL(f, page-1)
-	}
-	if page < pages {
-		m.NextURL = linkListURL(f, page+1)
 	}
 	now := s.store.Now()
 	for _, l := range rows {
@@ -180,18 +173,6 @@ func linkUploadsText(l store.Link) string {
 	return fmt.Sprintf("%d / %d", l.Completed, l.MaxUploads)
 }
 
-// linkTime renders an instant for people, in UTC: the server does not
-// know the admin's time zone.
-func linkTime(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") }
-
-// relativeTime says when t is from now: "in 3 days", "2 hours ago".
-func relativeTime(t, now time.Time) string {
-	if d := t.Sub(now); d > 0 {
-		return "in " + links.Duration(d)
-	}
-	return links.Duration(now.Sub(t)) + " ago"
-}
-
 // handleLinkDetail handles "GET /admin/links/:id".
 func (s *Server) handleLinkDetail(c echo.Context) error {
 	l, err := s.store.FindLink(c.Request().Context(), c.Param("id"))
@@ -240,6 +221,7 @@ func (s *Server) linkDetail(c echo.Context, l store.Link) (templates.LinkDetailP
 	if len(l.EmbedOrigins) > 0 {
 		m.EmbedSnippet = embedSnippet(m.EmbedURL)
 	}
+	m.Closed = closedReason(l, state)
 	var ids []string
 	for _, u := range uploads {
 		if u.VideoID != "" {
@@ -250,16 +232,38 @@ func (s *Server) linkDetail(c echo.Context, l store.Link) (templates.LinkDetailP
 	if err != nil {
 		return m, err
 	}
+	held, err := s.store.FindVideosHeld(ctx, ids)
+	if err != nil {
+		return m, err
+	}
 	for _, u := range uploads {
+		if u.VideoID != "" && !held[u.VideoID] {
+			// A completed upload whose video this server no longer holds
+			// was deleted: it leaves the list (it still counts against the
+			// link's limit). In upstream mode the videos are on the remote
+			// host: the row stays, without a link to a page here.
+			if u.Status == store.LinkUploadCompleted && !s.links.Upstream() {
+				continue
+			}
+		}
 		row := s.uploadRow(ctx, u)
+		if !held[u.VideoID] {
+			row.VideoURL = ""
+		}
 		if at, ok := thumbs[u.VideoID]; ok && u.Status == store.LinkUploadCompleted {
 			row.ThumbnailURL = thumbnailURL(u.VideoID, &at)
 		}
 		m.Uploads = append(m.Uploads, row)
 		m.Live = m.Live || row.InFlight
 	}
+	files := map[string]string{}
+	for _, u := range uploads {
+		if u.VideoID != "" {
+			files[u.VideoID] = u.Filename
+		}
+	}
 	for _, e := range events {
-		m.Events = append(m.Events, eventRow(e))
+		m.Events = append(m.Events, eventRow(e, files))
 	}
 	return m, nil
 }
@@ -269,61 +273,6 @@ func (s *Server) linkDetail(c echo.Context, l store.Link) (templates.LinkDetailP
 func embedSnippet(src string) string {
 	return `<iframe src="` + html.EscapeString(src) + `" style="width:100%;border:0;min-height:420px"` +
 		"\n" + `        allow="screen-wake-lock" title="Upload a video"></iframe>`
-}
-
-// linkSettings lists a link's settings for its page.
-func linkSettings(l store.Link, now time.Time) []templates.Setting {
-	expires := "Never"
-	if l.ExpiresAt != nil {
-		expires = linkTime(*l.ExpiresAt) + " (" + relativeTime(*l.ExpiresAt, now) + ")"
-	}
-	uploads := "Unlimited"
-	switch {
-	case l.MaxUploads == 1:
-		uploads = "One-time"
-	case l.MaxUploads > 1:
-		uploads = fmt.Sprintf("Up to %d", l.MaxUploads)
-	}
-	uploads += fmt.Sprintf(" · %d completed", l.Completed)
-	if l.InFlight > 0 {
-		uploads += fmt.Sprintf(", %d in progress", l.InFlight)
-	}
-	size := "No limit"
-	if l.MaxSize > 0 {
-		size = links.FormatBytes(l.MaxSize)
-	}
-	embed := "No site"
-	if len(l.EmbedOrigins) > 0 {
-		embed = strings.Join(l.EmbedOrigins, ", ")
-		if embed == "*" {
-			embed = "Any site"
-		}
-	}
-	ask := "No"
-	if l.AskName {
-		ask = "Yes"
-	}
-	out := []templates.Setting{
-		{Term: "Expires", Value: expires},
-		{Term: "Uploads", Value: uploads},
-		{Term: "Largest file", Value: size},
-		{Term: "Allowed files", Value: upperFirst(links.TypesText(l.AllowedTypes))},
-		{Term: "May be embedded on", Value: embed},
-		{Term: "Asks for name and email", Value: ask},
-		{Term: "Emails a receipt", Value: yesNo(l.EmailReceipt)},
-		{Term: "Created", Value: linkTime(l.CreatedAt)},
-	}
-	if l.RecipientName != "" {
-		who := l.RecipientName
-		if l.RecipientEmail != "" {
-			who += " <" + l.RecipientEmail + ">"
-		}
-		out = append(out, templates.Setting{Term: "Made for", Value: who})
-	}
-	if l.RevokedAt != nil {
-		out = append(out, templates.Setting{Term: "Revoked", Value: linkTime(*l.RevokedAt)})
-	}
-	return out
 }
 
 var uploadStatusTexts = map[string]string{
@@ -380,28 +329,6 @@ func percent(n, of int64) int {
 		return 0
 	}
 	return int(n * 100 / of)
-}
-
-var eventTexts = map[string]string{
-	store.EventOpened:    "Page opened",
-	store.EventStarted:   "Upload started",
-	store.EventResumed:   "Upload resumed",
-	store.EventCompleted: "Upload completed",
-	store.EventRefused:   "Refused",
-	store.EventCancelled: "Upload cancelled",
-	store.EventAbandoned: "Upload abandoned",
-	store.EventRevoked:   "Link revoked",
-}
-
-func eventRow(e store.LinkEvent) templates.EventRow {
-	text := eventTexts[e.Kind]
-	if text == "" {
-		text = e.Kind
-	}
-	return templates.EventRow{
-		Kind: e.Kind, Text: text, Detail: e.Detail, VideoID: e.VideoID,
-		At: linkTime(e.At), AtISO: e.At.Format(time.RFC3339),
-	}
 }
 
 // linkProgress is the JSON that a link's page polls for live progress.
@@ -491,16 +418,6 @@ func (s *Server) handleLinkExtend(c echo.Context) error {
 	m.Extend, m.ExtendError = in, msg
 	m.Title = "Error: " + m.Title
 	return render(c, http.StatusUnprocessableEntity, templates.LinkDetail(m))
-}
-
-// handleLinkDuplicate handles "POST /admin/links/:id/duplicate": a new
-// link with the same settings, and a new URL and token.
-func (s *Server) handleLinkDuplicate(c echo.Context) error {
-	l, err := s.links.Duplicate(c.Request().Context(), c.Param("id"))
-	if err != nil {
-		return err
-	}
-	return c.Redirect(http.StatusSeeOther, "/admin/links/"+l.ID+"?done=link-duplicated")
 }
 
 func yesNo(b bool) string {

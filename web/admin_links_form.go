@@ -22,10 +22,21 @@ import (
 // extend form, and a link's QR code.
 
 // handleLinkNew handles "GET /admin/links/new".
+//
+// With ?from={id} it is Duplicate: the form comes filled with that link's
+// settings and its label followed by " (copy)" (copyFormValues).
 func (s *Server) handleLinkNew(c echo.Context) error {
+	v := linkFormValues{expiry: "7d", uploads: "one", sizeUnit: "GiB", types: "video"}
+	if from := c.QueryParam("from"); from != "" {
+		l, err := s.store.FindLink(c.Request().Context(), from)
+		if err != nil {
+			return err
+		}
+		v = copyFormValues(l)
+	}
 	return render(c, http.StatusOK, templates.LinkNew(templates.LinkFormPage{
 		AdminPage: s.adminPage(c, "New link", "links"),
-		Form:      linkForm(linkFormValues{expiry: "7d", uploads: "one", sizeUnit: "GB", types: "video"}),
+		Form:      linkForm(v),
 	}))
 }
 
@@ -246,18 +257,18 @@ func expiryInput(choice, value, unit string) templates.ExpiryInput {
 	return in
 }
 
-// sizeUnits are the units of the largest file: decimal as disks are sold,
-// and binary as operating systems often show sizes.
+// sizeUnits are the units of the largest file. They are binary (IEC),
+// like every size the dashboard and the upload page show
+// (links.FormatBytes), so that a cap of 2 GiB reads back as "2 GiB".
 var sizeUnits = []struct {
 	value string
 	bytes float64
 }{
-	{"MB", 1e6},
-	{"GB", 1e9},
+	{"MiB", 1 << 20},
 	{"GiB", 1 << 30},
 }
 
-// parseSize reads a size such as "1.5" "GB". It returns the bytes, or a
+// parseSize reads a size such as "1.5" "GiB". It returns the bytes, or a
 // message for the person.
 func parseSize(value, unit string) (int64, string) {
 	v, err := strconv.ParseFloat(strings.ReplaceAll(value, ",", "."), 64)
@@ -273,7 +284,7 @@ func parseSize(value, unit string) (int64, string) {
 			return int64(b), ""
 		}
 	}
-	return 0, "Choose MB, GB or GiB for the largest size."
+	return 0, "Choose MiB or GiB for the largest size."
 }
 
 // linkForm builds the form's view model from the values sent.
@@ -292,7 +303,7 @@ func linkForm(v linkFormValues) templates.LinkForm {
 	}
 	unit := v.sizeUnit
 	if unit == "" {
-		unit = "GB"
+		unit = "GiB"
 	}
 	for _, u := range sizeUnits {
 		f.MaxSizeUnits = append(f.MaxSizeUnits, templates.Choice{Value: u.value, Label: u.value, Checked: unit == u.value})

@@ -37,7 +37,7 @@ func mintForm() url.Values {
 		"uploads":      {"n"},
 		"uploadsN":     {"3"},
 		"maxSize":      {"1.5"},
-		"maxSizeUnit":  {"GB"},
+		"maxSizeUnit":  {"GiB"},
 		"types":        {"formats"},
 		"formats":      {"mp4", "webm"},
 		"embedOrigins": {"https://a.example\nhttps://b.example:8443/\n"},
@@ -106,7 +106,7 @@ func TestLinkMint(t *testing.T) {
 	}
 	if l.Label != "Wedding" || l.Message != "Please send the ceremony." || l.TTL != 5400 ||
 		l.ExpiresAt == nil || !l.ExpiresAt.Equal(a.Clock.Now().Add(90*time.Minute)) ||
-		l.MaxUploads != 3 || l.MaxSize != 1_500_000_000 || !slices.Equal(l.AllowedTypes, []string{"mp4", "webm"}) ||
+		l.MaxUploads != 3 || l.MaxSize != 1536<<20 || !slices.Equal(l.AllowedTypes, []string{"mp4", "webm"}) ||
 		!slices.Equal(l.EmbedOrigins, []string{"https://a.example", "https://b.example:8443"}) || !l.AskName {
 		t.Errorf("minted link = %+v", l)
 	}
@@ -135,7 +135,7 @@ func TestLinkMint(t *testing.T) {
 		t.Errorf("title = %q", got)
 	}
 	settings := testID(doc, "settings").Text()
-	for _, want := range []string{"Up to 3", "1.4 GiB", "MP4, WebM files", "https://a.example, https://b.example:8443", "Yes"} {
+	for _, want := range []string{"Up to 3", "1.5 GiB", "MP4, WebM files", "https://a.example, https://b.example:8443", "Yes"} {
 		if !strings.Contains(settings, want) {
 			t.Errorf("settings do not say %q:\n%s", want, settings)
 		}
@@ -171,7 +171,7 @@ func TestLinkMintInvalid(t *testing.T) {
 		{"too many uploads", map[string]string{"uploadsN": "10001"}, "maxUploads", "link-uploads"},
 		{"size not a number", map[string]string{"maxSize": "big"}, "maxSize", "link-max-size"},
 		{"negative size", map[string]string{"maxSize": "-1"}, "maxSize", "link-max-size"},
-		{"size under 1 MiB", map[string]string{"maxSize": "0.5", "maxSizeUnit": "MB"}, "maxSize", "link-max-size"},
+		{"size under 1 MiB", map[string]string{"maxSize": "0.5", "maxSizeUnit": "MiB"}, "maxSize", "link-max-size"},
 		{"no format ticked", map[string]string{"formats": ""}, "types", "link-types"},
 		{"bad origin", map[string]string{"embedOrigins": "https://ok.example\nftp://files.example"}, "embedOrigins", "link-embed-origins"},
 	} {
@@ -202,7 +202,7 @@ func TestLinkMintInvalid(t *testing.T) {
 			}
 			errEl := doc.Find("#" + tt.id + "-error")
 			if errEl.Length() != 1 || strings.TrimSpace(errEl.Text()) == "" {
-				t.Fatalf("no error next to %s; errors shown: %q", tt.id, testID(doc, "field-error").Text())
+				t.Fatalf("no error next to %s; errors shown: %q", tt.id, doc.Find(".field-error").Text())
 			}
 			// The error is inside the field's container and linked to it.
 			if doc.Find("#"+tt.id).Length() == 1 && doc.Find("#"+tt.id+" #"+tt.id+"-error").Length() == 0 &&
@@ -212,8 +212,8 @@ func TestLinkMintInvalid(t *testing.T) {
 			if doc.Find(`[aria-describedby~="`+tt.id+`-error"]`).Length() == 0 {
 				t.Errorf("nothing is described by %s-error", tt.id)
 			}
-			if testID(doc, "field-error").Length() != 1 {
-				t.Errorf("errors shown: %q, want only the one on %s", testID(doc, "field-error").Text(), tt.field)
+			if doc.Find(".field-error").Length() != 1 {
+				t.Errorf("errors shown: %q, want only the one on %s", doc.Find(".field-error").Text(), tt.field)
 			}
 			if testID(doc, "form-errors").Length() != 1 {
 				t.Error("no summary of the errors")
@@ -660,6 +660,10 @@ func TestLinkExtend(t *testing.T) {
 	}
 }
 
+// TestLinkDuplicate presses Duplicate on a link's page: it opens the mint
+// form filled with the link's settings and its label followed by
+// " (copy)". Sending that form as it is makes a link with the same
+// settings, its expiry counted from now, and a URL of its own.
 func TestLinkDuplicate(t *testing.T) {
 	a := newAdminApp(t)
 	ctx := context.Background()
@@ -672,17 +676,21 @@ func TestLinkDuplicate(t *testing.T) {
 
 	a.Clock.Advance(time.Minute)
 	doc := a.getPage(t, "/admin/links/"+id)
-	if testID(doc, "duplicate").Length() != 1 {
+	href, ok := testID(doc, "duplicate").Attr("href")
+	if !ok {
 		t.Fatal("no duplicate button")
 	}
-	status, _, loc = a.postForm(t, "/admin/links/"+id+"/duplicate", nil)
+	doc = a.getPage(t, href)
+	form := formValues(doc.Find("form.link-form"))
+	if got, want := form.Get("label"), orig.Label+" (copy)"; got != want {
+		t.Errorf("the form's label=%q, want=%q", got, want)
+	}
+	form.Del("_csrf")
+	status, _, loc = a.postForm(t, "/admin/links", form)
 	if status != http.StatusSeeOther {
-		t.Fatalf("duplicate: %d", status)
+		t.Fatalf("create the copy from %v: %d", form, status)
 	}
-	newID, done := linkIDFrom(t, loc)
-	if done != "link-duplicated" {
-		t.Errorf("done = %q", done)
-	}
+	newID, _ := linkIDFrom(t, loc)
 	dup, err := a.Store.FindLink(ctx, newID)
 	if err != nil {
 		t.Fatal(err)
@@ -693,18 +701,40 @@ func TestLinkDuplicate(t *testing.T) {
 	if !dup.CreatedAt.After(orig.CreatedAt) || dup.ExpiresAt == nil || !dup.ExpiresAt.Equal(a.Clock.Now().Add(90*time.Minute)) {
 		t.Errorf("the copy's expiry %v does not count from now", dup.ExpiresAt)
 	}
-	if links.SpecOf(dup).Label != orig.Label || dup.MaxUploads != orig.MaxUploads || dup.MaxSize != orig.MaxSize ||
+	if dup.Label != orig.Label+" (copy)" || dup.MaxUploads != orig.MaxUploads || dup.MaxSize != orig.MaxSize ||
 		!slices.Equal(dup.AllowedTypes, orig.AllowedTypes) || !slices.Equal(dup.EmbedOrigins, orig.EmbedOrigins) ||
 		dup.AskName != orig.AskName || dup.Message != orig.Message || dup.TTL != orig.TTL {
 		t.Errorf("copy %+v differs from %+v", dup, orig)
 	}
-	doc = a.getPage(t, loc)
-	if got, _ := testID(doc, "link-url").Attr("value"); got != a.URL+"/u/"+newID {
-		t.Errorf("the copy's page shows %q", got)
+	if status, _ := a.get(t, "/admin/links/new?from=AAAAAAAAAAAAAAAAAAAAAA"); status != http.StatusNotFound {
+		t.Errorf("duplicate an unknown link: %d, want 404", status)
 	}
-	if !strings.Contains(testID(doc, "flash").Text(), "copy") {
-		t.Errorf("flash = %q", testID(doc, "flash").Text())
-	}
+}
+
+// formValues reads a form as a browser would send it: its named inputs
+// (checked ones only, for radios and checkboxes), selects and textareas.
+func formValues(form *goquery.Selection) url.Values {
+	v := url.Values{}
+	form.Find("input[name], select[name], textarea[name]").Each(func(_ int, el *goquery.Selection) {
+		name, _ := el.Attr("name")
+		switch goquery.NodeName(el) {
+		case "textarea":
+			v.Add(name, strings.TrimPrefix(el.Text(), "\n"))
+		case "select":
+			opt := el.Find("option[selected]")
+			if opt.Length() == 0 {
+				opt = el.Find("option").First()
+			}
+			v.Add(name, opt.AttrOr("value", opt.Text()))
+		default:
+			typ := el.AttrOr("type", "text")
+			if (typ == "radio" || typ == "checkbox") && el.AttrOr("checked", "\x00") == "\x00" {
+				return
+			}
+			v.Add(name, el.AttrOr("value", "on"))
+		}
+	})
+	return v
 }
 
 // progressJSON is what GET /admin/links/:id/progress answers.
@@ -840,6 +870,13 @@ func TestLinkProgressAndTimeline(t *testing.T) {
 	if !strings.Contains(refused.Text(), "not accepted") {
 		t.Errorf("the refusal does not say why: %q", refused.Text())
 	}
+	// Events name their file, never a video ID.
+	if got, want := strings.TrimSpace(refused.Find(`[data-testid="event-file"]`).Text()), "x.png"; got != want {
+		t.Errorf("the refusal names file %q, want=%q", got, want)
+	}
+	if timeline := testID(doc, "timeline").Text(); strings.Contains(timeline, u.VideoID) || strings.Contains(timeline, u2.VideoID) {
+		t.Errorf("the timeline shows video IDs: %q", timeline)
+	}
 	statuses := map[string]string{}
 	testID(doc, "upload-row").Each(func(_ int, s *goquery.Selection) {
 		statuses[s.AttrOr("data-upload-id", "")] = s.AttrOr("data-status", "")
@@ -894,7 +931,7 @@ func TestLinkNotFound(t *testing.T) {
 			t.Errorf("GET %s: %d, want 404", path, status)
 		}
 	}
-	for _, action := range []string{"extend", "duplicate"} {
+	for _, action := range []string{"extend"} {
 		if status, _, _ := a.postForm(t, "/admin/links/AAAAAAAAAAAAAAAAAAAAAA/"+action, url.Values{"expiry": {"1h"}}); status != http.StatusNotFound {
 			t.Errorf("POST %s on an unknown link: %d, want 404", action, status)
 		}

@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -21,50 +20,6 @@ import (
 
 // listPageSize is the length of a page of the dashboard's video and token lists.
 const listPageSize = 25
-
-// handleVideoList handles "GET /admin/videos": every video, newest first,
-// with a title search.
-func (s *Server) handleVideoList(c echo.Context) error {
-	q := strings.TrimSpace(c.QueryParam("q"))
-	if utf8.RuneCountInString(q) > 200 {
-		q = string([]rune(q)[:200])
-	}
-	page := listPageParam(c)
-	rows, total, err := s.store.FindVideoRows(c.Request().Context(),
-		store.VideoRowFilter{Query: q, Page: store.Page{Number: page, Size: listPageSize}})
-	if err != nil {
-		return err
-	}
-	query := url.Values{}
-	if q != "" {
-		query.Set("q", q)
-	}
-	nav, ok := listNav("/admin/videos", query, page, total)
-	if !ok {
-		return c.Redirect(http.StatusSeeOther, nav.PrevURL)
-	}
-	m := templates.VideoListPage{
-		AdminPage: s.adminPage(c, videoListTitle(q, nav), "videos"),
-		Query:     q, Total: total, Nav: nav, NoFFmpeg: !s.canProcess(),
-	}
-	for _, r := range rows {
-		m.Videos = append(m.Videos, templates.VideoListItem{
-			ID:        r.Video.ID,
-			Title:     r.Video.Title,
-			URL:       "/admin/videos/" + r.Video.ID,
-			Size:      videoSizeText(r),
-			LinkLabel: r.LinkLabel,
-			LinkURL:   adminLinkURL(r.LinkID),
-			Uploader:  r.UploaderName,
-			Created:   stamp(r.Video.CreatedAt),
-			Status:    videoStatus(r),
-
-			ThumbnailURL: thumbnailURL(r.Video.ID, r.Video.ThumbnailAt),
-			Processing:   processingView(r),
-		})
-	}
-	return render(c, http.StatusOK, templates.VideoList(m))
-}
 
 func videoListTitle(q string, nav templates.PageNav) string {
 	t := "Videos"
@@ -357,12 +312,6 @@ func adminLinkURL(id string) string {
 	return "/admin/links/" + url.PathEscape(id)
 }
 
-// stamp formats a moment for a page, in UTC.
-func stamp(t time.Time) templates.Timestamp {
-	t = t.UTC()
-	return templates.Timestamp{ISO: t.Format(time.RFC3339), Text: t.Format("2006-01-02 15:04 UTC")}
-}
-
 // maxListPage bounds ?page= so that the offset cannot overflow.
 const maxListPage = 1 << 20
 
@@ -396,6 +345,12 @@ func listNav(path string, query url.Values, n, total int) (templates.PageNav, bo
 	if n > pages {
 		return templates.PageNav{PrevURL: at(pages)}, false
 	}
+	return pageNav(n, pages, at), true
+}
+
+// pageNav is the one pager of every list (templates.listPager): page n of
+// pages, with the URLs that at gives the pages before and after it.
+func pageNav(n, pages int, at func(page int) string) templates.PageNav {
 	nav := templates.PageNav{Page: n, Pages: pages}
 	if n > 1 {
 		nav.PrevURL = at(n - 1)
@@ -403,5 +358,5 @@ func listNav(path string, query url.Values, n, total int) (templates.PageNav, bo
 	if n < pages {
 		nav.NextURL = at(n + 1)
 	}
-	return nav, true
+	return nav
 }

@@ -162,9 +162,9 @@ func TestVideoListShowsUploads(t *testing.T) {
 		id          string
 		want        string
 	}{
-		{"uploaded with a token", direct, "direct.webm | 84.9 KiB | API |  | Uploaded"},
-		{"uploaded through a link", viaLink, "speech.mp4 | 125.5 KiB | Wedding guests | Ada Lovelace | Uploaded"},
-		{"half uploaded through a link", partial, "speech.mp4 | 5 MiB of 10 MiB | Big file | Ada Lovelace | Uploading 50%"},
+		{"uploaded with a token", direct, "direct.webm | 85 KiB | API |  | Uploaded"},
+		{"uploaded through a link", viaLink, "speech.mp4 | 126 KiB | Wedding guests | Ada Lovelace | Uploaded"},
+		{"half uploaded through a link", partial, "speech.mp4 | 5.0 MiB of 10 MiB | Big file | Ada Lovelace | Uploading 50%"},
 		{"no file yet", empty.ID, "Announced | — | API |  | Waiting for the file"},
 	} {
 		if got := vidRow(t, a, "/admin/videos", tt.id); got != tt.want {
@@ -355,7 +355,7 @@ func TestVideoPlayerStreamsTheSourceWithRange(t *testing.T) {
 	doc := a.getPage(t, "/admin/videos/"+mp4ID)
 	for id, want := range map[string]string{
 		"video-filename": "speech.mp4",
-		"video-size":     "125.5 KiB",
+		"video-size":     "126 KiB",
 		"video-sha256":   vidSHA256(mp4),
 		"video-uploader": "Ada Lovelace ada@example.com",
 		"video-link":     "Interviews",

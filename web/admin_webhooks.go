@@ -135,6 +135,10 @@ func (s *Server) handleWebhookDetail(c echo.Context) error {
 		AdminPage: s.webhookPage(c, title),
 		ID:        ep.ID, URL: ep.URL, Secret: ep.Secret, Events: ep.Events, Created: stamp(ep.CreatedAt),
 		Total: total, Nav: nav, DeleteURL: adminWebhookURL(ep.ID) + "/delete",
+		TestURL: adminWebhookURL(ep.ID) + "/test",
+	}
+	if got := s.sessions.takeFlash(c, flashWebhookTest); len(got) == 2 {
+		m.Test = &templates.WebhookTestResult{OK: got[0] == "ok", Text: got[1]}
 	}
 	for _, d := range list {
 		m.Deliveries = append(m.Deliveries, deliveryItem(ep.ID, d, tries[d.ID]))
@@ -219,6 +223,25 @@ func (s *Server) handleWebhookResend(c echo.Context) error {
 	}
 	s.log.InfoContext(c.Request().Context(), "webhook delivery resent from the dashboard", "webhook", ep.ID, "delivery", did, "new", d.ID, "admin", adminSession(c).AdminID)
 	return c.Redirect(http.StatusSeeOther, adminWebhookURL(ep.ID)+"?done=webhook-resent")
+}
+
+// handleWebhookTest handles "POST /admin/webhooks/:id/test": one signed
+// webhook.test event, sent now (webhooks.Service.SendTest). The endpoint's
+// page then says what came of it, once.
+func (s *Server) handleWebhookTest(c echo.Context) error {
+	ep, err := s.findWebhook(c)
+	if err != nil {
+		return err
+	}
+	r := s.webhooks.SendTest(c.Request().Context(), ep)
+	ok, text := "failed", "The test event failed: "+r.Error
+	if r.OK {
+		ok, text = "ok", fmt.Sprintf("The endpoint answered the test event with HTTP %d in %d ms.", r.Status, r.Duration.Milliseconds())
+	}
+	if err := s.sessions.setFlash(c, flashWebhookTest, ok, text); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, adminWebhookURL(ep.ID))
 }
 
 // handleWebhookDelete handles "POST /admin/webhooks/:id/delete". Deleting

@@ -249,8 +249,8 @@ func TestBadInputProxyAndDashboard(t *testing.T) {
 		{"mint: size 1e308 GB", func(*adminApp, badFixture) badRequest { return badMint("maxSize", "1e308") }, 422, "", "too large"},
 		{"mint: size NaN", func(*adminApp, badFixture) badRequest { return badMint("maxSize", "NaN") }, 422, "", "positive number"},
 		{"mint: size Inf", func(*adminApp, badFixture) badRequest { return badMint("maxSize", "Inf") }, 422, "", "positive number"},
-		{"mint: size under 1 MiB", func(*adminApp, badFixture) badRequest { return badMint("maxSize", "0.5", "maxSizeUnit", "MB") }, 422, "", "at least 1 MiB"},
-		{"mint: unknown size unit", func(*adminApp, badFixture) badRequest { return badMint("maxSizeUnit", "PB") }, 422, "", "MB, GB or GiB"},
+		{"mint: size under 1 MiB", func(*adminApp, badFixture) badRequest { return badMint("maxSize", "0.5", "maxSizeUnit", "MiB") }, 422, "", "at least 1 MiB"},
+		{"mint: unknown size unit", func(*adminApp, badFixture) badRequest { return badMint("maxSizeUnit", "PB") }, 422, "", "MiB or GiB"},
 		{"mint: embed origin javascript:", func(*adminApp, badFixture) badRequest { return badMint("embedOrigins", "javascript:alert(1)") }, 422, "", "is not an origin"},
 		// Origins become frame-ancestors sources (issue 10, item 9).
 		{"mint: embed origin with ;script-src", func(*adminApp, badFixture) badRequest {

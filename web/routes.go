@@ -68,9 +68,10 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.GET("/links/:id/progress", s.handleLinkProgress)
 	admin.POST("/links/:id/revoke", s.handleLinkRevoke)
 	admin.POST("/links/:id/extend", s.handleLinkExtend)
-	admin.POST("/links/:id/duplicate", s.handleLinkDuplicate)
 
 	admin.GET("/videos", s.handleVideoList)
+	admin.POST("/videos/zip", s.handleVideoZip)
+	admin.POST("/videos/delete", s.handleVideoBulkDelete)
 	admin.GET("/videos/:id", s.handleVideoDetail)
 	admin.POST("/videos/:id", s.handleVideoUpdate)
 	admin.POST("/videos/:id/delete", s.handleVideoDelete)
@@ -83,11 +84,14 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.POST("/keys", s.handleKeyCreate)
 	admin.POST("/keys/:id/revoke", s.handleKeyRevoke)
 	admin.GET("/tokens", s.handleTokenList)
+	admin.POST("/tokens", s.handleTokenCreate)
+	admin.POST("/tokens/:id/revoke", s.handleTokenRevoke)
 
 	admin.GET("/webhooks", s.handleWebhookList)
 	admin.POST("/webhooks", s.handleWebhookCreate)
 	admin.GET("/webhooks/:id", s.handleWebhookDetail)
 	admin.POST("/webhooks/:id/deliveries/:did/resend", s.handleWebhookResend)
+	admin.POST("/webhooks/:id/test", s.handleWebhookTest)
 	admin.POST("/webhooks/:id/delete", s.handleWebhookDelete)
 
 	admin.GET("/branding", s.handleBranding)

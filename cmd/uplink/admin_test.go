@@ -56,7 +56,7 @@ func (b *dashBrowser) signIn(email, password string) (status int, location, errM
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if e := regexp.MustCompile(`data-testid="login-error">([^<]*)<`).FindSubmatch(body); e != nil {
+	if e := regexp.MustCompile(`data-testid="login-error"><p>([^<]*)<`).FindSubmatch(body); e != nil {
 		errMsg = string(e[1])
 	}
 	return resp.StatusCode, resp.Header.Get("Location"), errMsg
@@ -217,6 +217,10 @@ func TestAdminFirstStart(t *testing.T) {
 	}
 	if got, want := m[2], "admin@uplink.local"; got != want {
 		t.Errorf("first start: admin=%q, want=%q", got, want)
+	}
+	// The next steps talk about links, the main feature, before API keys.
+	if i, j := strings.Index(out, "/admin and create a link"), strings.Index(out, "apikey create"); i < 0 || j < 0 || i > j {
+		t.Errorf("first start: the next steps do not start with links:\n%s", out)
 	}
 	password := m[3]
 	if !generatedPassword.MatchString(password + "\n") {

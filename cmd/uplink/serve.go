@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -78,10 +80,11 @@ func printWelcome(out io.Writer, cfg serveConfig, listenURL string, fresh bool, 
 	if cfg.metricsAddr != "" {
 		fmt.Fprintf(w, "  metrics, without authentication: http://%s/metrics\n", cfg.metricsAddr)
 	}
+	self := selfCommand()
 	switch {
 	case first.created && first.password != "":
 		fmt.Fprintf(w, "\nSign in at %s/admin as %s with the password\n\n    %s\n\n", cfg.publicURL, first.email, first.password)
-		fmt.Fprintf(w, "It is shown only this once. Change it with: uplink admin reset-password --email %s --data %s\n", first.email, cfg.dataDir)
+		fmt.Fprintf(w, "It is shown only this once. Change it with: %s admin reset-password --email %s --data %s\n", self, first.email, cfg.dataDir)
 	case first.created:
 		fmt.Fprintf(w, "\nSign in at %s/admin as %s with the password from UPLINK_ADMIN_PASSWORD.\n", cfg.publicURL, first.email)
 	}
@@ -91,12 +94,27 @@ func printWelcome(out io.Writer, cfg serveConfig, listenURL string, fresh bool, 
 		} else {
 			fmt.Fprintf(w, "\nThis is a new data directory. Next steps:\n")
 		}
+		fmt.Fprintf(w, "  - Sign in at %s/admin and create a link. Send it to whoever has the video:\n", cfg.publicURL)
+		fmt.Fprintf(w, "    they upload in their browser, without an account, and the video shows up in the dashboard.\n")
+		fmt.Fprintf(w, "  - For scripts and api.video SDKs, with the API base URL above:\n")
 		if cfg.apiKey != "" {
-			fmt.Fprintf(w, "  - The API key from UPLINK_API_KEY is accepted.\n")
+			fmt.Fprintf(w, "      The API key from UPLINK_API_KEY is accepted.\n")
 		} else {
-			fmt.Fprintf(w, "  - Create an API key:  uplink apikey create --name my-script --data %s\n", cfg.dataDir)
+			fmt.Fprintf(w, "      Create an API key in the dashboard, or: %s apikey create --name my-script --data %s\n", self, cfg.dataDir)
 		}
-		fmt.Fprintf(w, "  - Create an upload token:  curl -u \"$API_KEY:\" -X POST %s/upload-tokens -d '{\"ttl\":3600}'\n", cfg.publicURL)
-		fmt.Fprintf(w, "  - Upload with it:  curl -F file=@video.mp4 \"%s/upload?token=<token>\"\n", cfg.publicURL)
+		fmt.Fprintf(w, "      Create an upload token:  curl -u \"$API_KEY:\" -X POST %s/upload-tokens -d '{\"ttl\":3600}'\n", cfg.publicURL)
+		fmt.Fprintf(w, "      Upload with it:  curl -F file=@video.mp4 \"%s/upload?token=<token>\"\n", cfg.publicURL)
 	}
+}
+
+// selfCommand is how the person who started uplink runs it again, for the
+// commands the console suggests: "go run ./cmd/uplink" when this process
+// was built by go run (its executable is in the go-build cache, and the
+// person has no binary), "uplink" otherwise.
+func selfCommand() string {
+	exe, err := os.Executable()
+	if err == nil && strings.Contains(filepath.ToSlash(exe), "/go-build") {
+		return "go run ./cmd/uplink"
+	}
+	return "uplink"
 }

@@ -18,7 +18,8 @@ if (root && root.dataset.progressUrl) {
     const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
     let i = 0;
     while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
-    return (i === 0 ? String(n) : n.toFixed(1).replace(/\.0$/, '')) + ' ' + units[i];
+    // The rule of links.FormatBytes and uploader.js: one decimal below 10.
+    return (i === 0 ? String(n) : n.toFixed(n < 10 ? 1 : 0)) + ' ' + units[i];
   };
 
   const announce = (text) => {

@@ -62,3 +62,22 @@ func (s *Service) Duplicate(ctx context.Context, id string) (store.Link, error) 
 	}
 	return s.Create(ctx, SpecOf(l))
 }
+
+// Upstream reports whether the links' uploads go to a remote host, whose
+// videos this server does not hold.
+func (s *Service) Upstream() bool {
+	_, ok := s.backend.(*Upstream)
+	return ok
+}
+
+// RemoteVideos returns one page of the remote host's videos, newest
+// first, and how many it has in all, when the links' uploads go to a
+// remote host (Upstream); ok is false otherwise.
+func (s *Service) RemoteVideos(ctx context.Context, page, pageSize int) (videos []RemoteVideo, total int, ok bool, err error) {
+	u, isUpstream := s.backend.(*Upstream)
+	if !isUpstream {
+		return nil, 0, false, nil
+	}
+	videos, total, err = u.client.ListVideos(ctx, page, pageSize)
+	return videos, total, true, err
+}

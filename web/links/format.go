@@ -2,27 +2,33 @@ package links
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
 	"github.com/uplink-video/uplink/web/sniff"
 )
 
-// FormatBytes renders a size in binary units: "512 B", "1.5 MiB", "10 GiB".
+// FormatBytes renders a size in binary (IEC) units: "512 B", "1.5 MiB",
+// "126 KiB". Below 10 of a unit it keeps one decimal, from 10 on none,
+// rounding half away from zero: the rule of static/js/uploader.js and
+// static/js/admin_links.js (toFixed(n < 10 ? 1 : 0)), so that the uploader
+// and the admin see the same figure for the same file.
 func FormatBytes(n int64) string {
 	const unit = 1024
 	if n < unit {
 		return fmt.Sprintf("%d B", n)
 	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
+	v, exp := float64(n)/unit, 0
+	for v >= unit && exp < 5 {
+		v /= unit
 		exp++
 	}
-	v := float64(n) / float64(div)
-	s := fmt.Sprintf("%.1f", v)
-	s = strings.TrimSuffix(s, ".0")
-	return s + " " + string("KMGTPE"[exp]) + "iB"
+	suffix := " " + string("KMGTPE"[exp]) + "iB"
+	if v < 10 {
+		return fmt.Sprintf("%.1f", math.Round(v*10)/10) + suffix
+	}
+	return fmt.Sprintf("%.0f", math.Round(v)) + suffix
 }
 
 // TypesText says in words which files a link takes.
@@ -59,24 +65,27 @@ func ClosesText(expires *time.Time, now time.Time) string {
 	return "Closes in " + Duration(d)
 }
 
-// Duration renders a duration in the largest whole unit: "3 days",
-// "1 hour", "40 minutes", "less than a minute".
+// Duration renders a duration in the largest unit that reads well,
+// rounded to the nearest whole one: "7 days" for 6 days and 23 hours and
+// 59 minutes (a 7-day link seen a moment after it was made), "36 hours",
+// "1 hour", "40 minutes", "less than a minute". Days start at 2 (47.5
+// hours and more), hours at 1 (59.5 minutes and more).
 func Duration(d time.Duration) string {
-	plural := func(n int, unit string) string {
+	plural := func(n int64, unit string) string {
 		if n == 1 {
 			return "1 " + unit
 		}
 		return fmt.Sprintf("%d %ss", n, unit)
 	}
-	switch {
-	case d >= 48*time.Hour:
-		return plural(int(d/(24*time.Hour)), "day")
-	case d >= 2*time.Hour:
-		return plural(int(d/time.Hour), "hour")
-	case d >= time.Hour:
-		return "1 hour"
-	case d >= time.Minute:
-		return plural(int(d/time.Minute), "minute")
+	nearest := func(unit time.Duration) int64 { return int64((d + unit/2) / unit) }
+	switch minutes := nearest(time.Minute); {
+	case minutes < 1:
+		return "less than a minute"
+	case minutes < 60:
+		return plural(minutes, "minute")
 	}
-	return "less than a minute"
+	if hours := nearest(time.Hour); hours < 48 {
+		return plural(hours, "hour")
+	}
+	return plural(nearest(24*time.Hour), "day")
 }

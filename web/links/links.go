@@ -253,17 +253,14 @@ func (s *Service) Open(ctx context.Context, id string) (store.Link, error) {
 	return l, nil
 }
 
-// visitQuiet is how long after a recorded visit further visits of the
-// same link are not recorded, so that reloads and busy links do not bury
-// the rest of the timeline.
+// visitQuiet is how long after a visit the next one of the same link
+// folds into it on the timeline ("Page opened 3 times"), so that reloads
+// and busy links do not bury the rest of the timeline while every visit
+// is counted.
 const visitQuiet = 10 * time.Minute
 
 func (s *Service) recordVisit(ctx context.Context, linkID string) {
-	seen, err := s.store.HasLinkEventSince(ctx, linkID, store.EventOpened, s.store.Now().Add(-visitQuiet))
-	if err == nil && !seen {
-		err = s.store.AddLinkEvent(ctx, store.LinkEvent{LinkID: linkID, Kind: store.EventOpened})
-	}
-	if err != nil {
+	if err := s.store.RecordLinkVisit(ctx, linkID, s.store.Now().Add(-visitQuiet)); err != nil {
 		s.log.WarnContext(ctx, "recording a link visit", "err", err)
 	}
 }

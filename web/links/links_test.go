@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -512,35 +513,48 @@ func TestSpecValidation(t *testing.T) {
 	}
 }
 
-func TestVisitsAreRecordedOncePerQuietPeriod(t *testing.T) {
+// TestVisitsFoldAndAreCounted opens a link's page five times in a row:
+// the timeline has one "opened" event that counts the five visits. A visit
+// after the quiet period, or after another event, is a new one.
+func TestVisitsFoldAndAreCounted(t *testing.T) {
 	e := newEnv(t)
 	l := e.link(t, links.Spec{})
-	count := func() int {
+	visits := func() []int {
 		events, err := e.store.ListLinkEvents(context.Background(), l.ID, 100)
 		if err != nil {
 			t.Fatal(err)
 		}
-		n := 0
+		var n []int
 		for _, ev := range events {
 			if ev.Kind == store.EventOpened {
-				n++
+				n = append(n, ev.Visits)
 			}
 		}
 		return n
 	}
-	for range 5 {
+	open := func() {
+		t.Helper()
 		if _, err := e.links.Open(context.Background(), l.ID); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got, want := count(), 1; got != want {
-		t.Errorf("opened events after 5 visits=%d, want=%d", got, want)
+	for range 5 {
+		e.advance(time.Minute)
+		open()
+	}
+	if got, want := visits(), []int{5}; !slices.Equal(got, want) {
+		t.Errorf("visits of the opened events after 5 visits=%v, want=%v", got, want)
 	}
 	e.advance(11 * time.Minute)
-	if _, err := e.links.Open(context.Background(), l.ID); err != nil {
+	open()
+	if got, want := visits(), []int{1, 5}; !slices.Equal(got, want) {
+		t.Errorf("after a visit 11 minutes later=%v, want=%v", got, want)
+	}
+	if err := e.store.AddLinkEvent(context.Background(), store.LinkEvent{LinkID: l.ID, Kind: store.EventStarted}); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := count(), 2; got != want {
-		t.Errorf("opened events after a visit 11 minutes later=%d, want=%d", got, want)
+	open()
+	if got, want := visits(), []int{1, 1, 5}; !slices.Equal(got, want) {
+		t.Errorf("after another event and a visit=%v, want=%v", got, want)
 	}
 }

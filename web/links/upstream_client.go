@@ -277,3 +277,29 @@ func redactPath(p string) string {
 	}
 	return p
 }
+
+// RemoteVideo is a video as the remote host lists it.
+type RemoteVideo struct {
+	VideoID   string    `json:"videoId"`
+	Title     string    `json:"title"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// ListVideos returns one page of the host's videos, newest first, and
+// how many it has in all (GET /videos, api.video's pagination).
+func (c *apiClient) ListVideos(ctx context.Context, page, pageSize int) ([]RemoteVideo, int, error) {
+	var out struct {
+		Data       []RemoteVideo `json:"data"`
+		Pagination struct {
+			ItemsTotal int `json:"itemsTotal"`
+		} `json:"pagination"`
+	}
+	q := url.Values{
+		"currentPage": {strconv.Itoa(page)}, "pageSize": {strconv.Itoa(pageSize)},
+		"sortBy": {"createdAt"}, "sortOrder": {"desc"},
+	}
+	if err := c.do(ctx, http.MethodGet, "/videos?"+q.Encode(), nil, &out); err != nil {
+		return nil, 0, err
+	}
+	return out.Data, out.Pagination.ItemsTotal, nil
+}

@@ -50,7 +50,7 @@ func CheckURL(raw string, allowPrivate bool) (string, error) {
 		return "", err
 	}
 	if !allowPrivate && (isAddr && !publicAddr(addr) || !isAddr && localName(host)) {
-		return "", fmt.Errorf("This URL points to a local or private address (%s); uplink delivers webhooks to public addresses only.", describeHost(host, addr))
+		return "", fmt.Errorf("This URL points to a local or private address (%s); uplink delivers webhooks to public addresses only. %s", describeHost(host, addr), AllowPrivateHint)
 	}
 	if _, err := netip.ParseAddr(host); isAddr && err != nil {
 		// An IPv4 address in a legacy form (0x7f.1) is stored as the
@@ -104,6 +104,10 @@ func publicAddr(ip netip.Addr) bool {
 	}
 	return true
 }
+
+// AllowPrivateHint says how to let webhooks reach private addresses, for
+// the messages that refuse one.
+const AllowPrivateHint = "To allow private addresses (a service on this machine or your network), start uplink with --webhook-allow-private (or UPLINK_WEBHOOK_ALLOW_PRIVATE=true)."
 
 // privateTargetError is the error of a connection refused because its
 // address is not public.

@@ -76,7 +76,7 @@ func TestCreateEndpointChecksItsFields(t *testing.T) {
 		want        webhooks.FieldErrors
 	}{
 		{"a loopback URL", "http://127.0.0.1:9/hook", []string{webhooks.EventUploadCompleted},
-			webhooks.FieldErrors{"url": "This URL points to a local or private address (127.0.0.1); uplink delivers webhooks to public addresses only."}},
+			webhooks.FieldErrors{"url": "This URL points to a local or private address (127.0.0.1); uplink delivers webhooks to public addresses only. " + webhooks.AllowPrivateHint}},
 		{"no events", "https://hooks.example.com/", nil,
 			webhooks.FieldErrors{"events": "Choose at least one event to send."}},
 		{"an unknown event", "https://hooks.example.com/", []string{webhooks.EventUploadCompleted, "video.deleted"},

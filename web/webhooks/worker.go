@@ -221,7 +221,7 @@ func transportError(err error) string {
 	}
 	var pe *privateTargetError
 	if errors.As(err, &pe) {
-		return pe.Error() + " (uplink delivers webhooks to public addresses only)"
+		return pe.Error() + " (uplink delivers webhooks to public addresses only). " + AllowPrivateHint
 	}
 	return err.Error()
 }
