@@ -201,21 +201,11 @@ func (s *Store) ListLinks(ctx context.Context, p Page) ([]Link, int, error) {
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM links`).Scan(&total); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+linkColumns+` FROM links l
+		var err error
+		links, err = queryRows(ctx, tx, scanLink, `SELECT `+linkColumns+` FROM links l
 			ORDER BY l.created_at DESC, l.id DESC LIMIT :limit OFFSET :offset`,
 			sql.Named("now", millis(s.Now())), sql.Named("limit", p.Size), sql.Named("offset", p.offset()))
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			l, err := scanLink(rows)
-			if err != nil {
-				return err
-			}
-			links = append(links, l)
-		}
-		return rows.Err()
+		return err
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: list links: %w", err)
@@ -355,27 +345,23 @@ func (s *Store) RecordLinkVisit(ctx context.Context, linkID string, since time.T
 	return nil
 }
 
+func scanLinkEvent(r rowScanner) (LinkEvent, error) {
+	var e LinkEvent
+	var at int64
+	err := r.Scan(&e.LinkID, &at, &e.Kind, &e.VideoID, &e.Detail, &e.Visits)
+	e.At = fromMillis(at)
+	return e, err
+}
+
 // ListLinkEvents returns a link's most recent events, newest first.
 func (s *Store) ListLinkEvents(ctx context.Context, linkID string, limit int) ([]LinkEvent, error) {
 	var events []LinkEvent
 	err := s.inRead(ctx, func(tx *txn) error {
-		rows, err := tx.QueryContext(ctx, `
+		var err error
+		events, err = queryRows(ctx, tx, scanLinkEvent, `
 			SELECT link_id, at, kind, video_id, detail, visits FROM link_events
 			WHERE link_id = ? ORDER BY id DESC LIMIT ?`, linkID, limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var e LinkEvent
-			var at int64
-			if err := rows.Scan(&e.LinkID, &at, &e.Kind, &e.VideoID, &e.Detail, &e.Visits); err != nil {
-				return err
-			}
-			e.At = fromMillis(at)
-			events = append(events, e)
-		}
-		return rows.Err()
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: list events of link %s: %w", linkID, err)

@@ -251,7 +251,8 @@ type LinkChoice struct {
 func (s *Store) FindVideoLinks(ctx context.Context, limit int) ([]LinkChoice, error) {
 	var out []LinkChoice
 	err := s.inRead(ctx, func(tx *txn) error {
-		rows, err := tx.QueryContext(ctx, `
+		var err error
+		out, err = queryRows(ctx, tx, scanLinkChoice, `
 			SELECT l.id, l.label
 			FROM links l
 			WHERE EXISTS (
@@ -260,23 +261,30 @@ func (s *Store) FindVideoLinks(ctx context.Context, limit int) ([]LinkChoice, er
 				WHERE lu.link_id = l.id)
 			ORDER BY l.created_at DESC, l.id DESC
 			LIMIT ?`, limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var c LinkChoice
-			if err := rows.Scan(&c.ID, &c.Label); err != nil {
-				return err
-			}
-			out = append(out, c)
-		}
-		return rows.Err()
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: find the links of videos: %w", err)
 	}
 	return out, nil
+}
+
+func scanLinkChoice(r rowScanner) (LinkChoice, error) {
+	var c LinkChoice
+	err := r.Scan(&c.ID, &c.Label)
+	return c, err
+}
+
+// videoLink is a video and the link it came through.
+type videoLink struct {
+	videoID string
+	link    LinkChoice
+}
+
+func scanVideoLink(r rowScanner) (videoLink, error) {
+	var v videoLink
+	err := r.Scan(&v.videoID, &v.link.ID, &v.link.Label)
+	return v, err
 }
 
 // FindLinksOfVideos returns, for each of the videos that came through a
@@ -292,24 +300,15 @@ func (s *Store) FindLinksOfVideos(ctx context.Context, videoIDs []string) (map[s
 		if err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `
+		links, err := queryRows(ctx, tx, scanVideoLink, `
 			SELECT lu.video_id, l.id, l.label
 			FROM link_uploads lu
 			JOIN links l ON l.id = lu.link_id
 			WHERE `+inIDs, list)
-		if err != nil {
-			return err
+		for _, l := range links {
+			out[l.videoID] = l.link
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			var c LinkChoice
-			if err := rows.Scan(&id, &c.ID, &c.Label); err != nil {
-				return err
-			}
-			out[id] = c
-		}
-		return rows.Err()
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: find the links of videos: %w", err)
