@@ -47,9 +47,9 @@ func scanAdmin(r rowScanner) (Admin, error) {
 func (s *Store) CreateAdmin(ctx context.Context, email, passwordHash string) (Admin, error) {
 	now := s.Now()
 	a := Admin{ID: NewID(PrefixAdmin), Email: strings.TrimSpace(email), PasswordHash: passwordHash, CreatedAt: now, PasswordChangedAt: now}
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM admins WHERE email = ?`, a.Email).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM admins WHERE `+adminEmailIs(tx.d), a.Email).Scan(&n); err != nil {
 			return err
 		}
 		if n > 0 {
@@ -66,10 +66,17 @@ func (s *Store) CreateAdmin(ctx context.Context, email, passwordHash string) (Ad
 	return a, nil
 }
 
+// adminEmailIs is the condition that an admin's email is the one bound to
+// its parameter, ignoring the case of ASCII letters, as the unique index
+// on admins.email compares them.
+func adminEmailIs(d dialect) string {
+	return d.fold("email") + " = " + d.fold("?")
+}
+
 // CountAdmins returns the number of admin accounts.
 func (s *Store) CountAdmins(ctx context.Context) (int, error) {
 	var n int
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		return tx.QueryRowContext(ctx, `SELECT count(*) FROM admins`).Scan(&n)
 	})
 	if err != nil {
@@ -82,9 +89,9 @@ func (s *Store) CountAdmins(ctx context.Context) (int, error) {
 // case-insensitively. Returns ErrNotFound if there is none.
 func (s *Store) FindAdminByEmail(ctx context.Context, email string) (Admin, error) {
 	var a Admin
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		var err error
-		a, err = scanAdmin(tx.QueryRowContext(ctx, `SELECT `+adminColumns+` FROM admins WHERE email = ?`, strings.TrimSpace(email)))
+		a, err = scanAdmin(tx.QueryRowContext(ctx, `SELECT `+adminColumns+` FROM admins WHERE `+adminEmailIs(tx.d), strings.TrimSpace(email)))
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
@@ -100,7 +107,7 @@ func (s *Store) FindAdminByEmail(ctx context.Context, email string) (Admin, erro
 // is none.
 func (s *Store) FindAdmin(ctx context.Context, id string) (Admin, error) {
 	var a Admin
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		var err error
 		a, err = scanAdmin(tx.QueryRowContext(ctx, `SELECT `+adminColumns+` FROM admins WHERE id = ?`, id))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -117,7 +124,7 @@ func (s *Store) FindAdmin(ctx context.Context, id string) (Admin, error) {
 // ListAdmins returns every account, oldest first.
 func (s *Store) ListAdmins(ctx context.Context) ([]Admin, error) {
 	var list []Admin
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		var err error
 		list, err = queryRows(ctx, tx, scanAdmin, `SELECT `+adminColumns+` FROM admins ORDER BY created_at, id`)
 		return err
@@ -132,11 +139,11 @@ func (s *Store) ListAdmins(ctx context.Context) ([]Admin, error) {
 // uploads, oldest first.
 func (s *Store) ListNotifiedAdmins(ctx context.Context) ([]Admin, error) {
 	var list []Admin
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		var err error
 		list, err = queryRows(ctx, tx, scanAdmin, `
 			SELECT `+adminColumns+` FROM admins
-			WHERE notify_uploads = 1
+			WHERE notify_uploads = TRUE
 			ORDER BY created_at, id`)
 		return err
 	})
@@ -149,7 +156,7 @@ func (s *Store) ListNotifiedAdmins(ctx context.Context) ([]Admin, error) {
 // SetAdminNotify turns an account's upload emails on or off. Returns
 // ErrNotFound if there is no such account.
 func (s *Store) SetAdminNotify(ctx context.Context, id string, on bool) error {
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE admins SET notify_uploads = ? WHERE id = ?`, on, id)
 		if err != nil {
 			return err
@@ -180,7 +187,7 @@ var ErrLastAdmin = errors.New("the last admin cannot be removed")
 // taken inside the DELETE so that the rule holds on a database with
 // concurrent writers as long as the transaction is serializable.
 func (s *Store) RemoveAdmin(ctx context.Context, id string) error {
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		var n int
 		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM admins WHERE id = ?`, id).Scan(&n)
 		if err != nil {
@@ -213,7 +220,7 @@ func (s *Store) RemoveAdmin(ctx context.Context, id string) error {
 // of its sessions but the one whose ID hash is keep: changing one's own
 // password from the dashboard signs out everywhere else.
 func (s *Store) SetAdminPasswordKeeping(ctx context.Context, id, passwordHash string, keep []byte) error {
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE admins SET password_hash = ?, password_changed_at = ? WHERE id = ?`,
 			passwordHash, millis(s.Now()), id)
 		if err != nil {
@@ -234,7 +241,7 @@ func (s *Store) SetAdminPasswordKeeping(ctx context.Context, id, passwordHash st
 // SetAdminPassword replaces an account's password hash and ends all of its
 // sessions. Returns ErrNotFound if there is no such account.
 func (s *Store) SetAdminPassword(ctx context.Context, id, passwordHash string) error {
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE admins SET password_hash = ?, password_changed_at = ? WHERE id = ?`,
 			passwordHash, millis(s.Now()), id)
 		if err != nil {
@@ -266,7 +273,7 @@ type AdminSession struct {
 func (s *Store) CreateAdminSession(ctx context.Context, idHash []byte, adminID, csrf string, absolute time.Duration) (AdminSession, error) {
 	now := s.Now()
 	sess := AdminSession{AdminID: adminID, CSRFToken: csrf, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(absolute)}
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO admin_sessions (hash, admin_id, csrf_token, created_at, last_seen_at, expires_at)
 			VALUES (?, ?, ?, ?, ?, ?)`, idHash, adminID, csrf, millis(now), millis(now), millis(sess.ExpiresAt))
@@ -282,7 +289,7 @@ func (s *Store) CreateAdminSession(ctx context.Context, idHash []byte, adminID, 
 // absolute end, and seen within idle. Returns ErrNotFound otherwise.
 func (s *Store) FindAdminSession(ctx context.Context, idHash []byte, idle time.Duration) (AdminSession, error) {
 	var sess AdminSession
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		now := s.Now()
 		var created, seen, expires int64
 		err := tx.QueryRowContext(ctx, `
@@ -306,7 +313,7 @@ func (s *Store) FindAdminSession(ctx context.Context, idHash []byte, idle time.D
 // TouchAdminSession records activity on a session, which keeps it from
 // idling out.
 func (s *Store) TouchAdminSession(ctx context.Context, idHash []byte) error {
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `UPDATE admin_sessions SET last_seen_at = ? WHERE hash = ?`, millis(s.Now()), idHash)
 		return err
 	})
@@ -318,7 +325,7 @@ func (s *Store) TouchAdminSession(ctx context.Context, idHash []byte) error {
 
 // DeleteAdminSession ends a session.
 func (s *Store) DeleteAdminSession(ctx context.Context, idHash []byte) error {
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM admin_sessions WHERE hash = ?`, idHash)
 		return err
 	})
@@ -332,7 +339,7 @@ func (s *Store) DeleteAdminSession(ctx context.Context, idHash []byte) error {
 // idle for longer than idle, and returns how many it removed.
 func (s *Store) DeleteStaleAdminSessions(ctx context.Context, idle time.Duration) (int64, error) {
 	var n int64
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		now := s.Now()
 		res, err := tx.ExecContext(ctx, `DELETE FROM admin_sessions WHERE expires_at <= ? OR last_seen_at <= ?`,
 			millis(now), millis(now.Add(-idle)))
@@ -358,7 +365,7 @@ func (s *Store) SessionKeys(ctx context.Context) (hashKey, blockKey []byte, err 
 		return base64.StdEncoding.EncodeToString(b)
 	}
 	var h, b string
-	err = s.inWrite(ctx, func(tx *sql.Tx) error {
+	err = s.inWrite(ctx, func(tx *txn) error {
 		for _, k := range []struct {
 			key string
 			dst *string

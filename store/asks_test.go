@@ -202,19 +202,23 @@ func TestEmailQueue(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("EnqueueEmails = %d, %v; want 1 (the copy is skipped)", n, err)
 	}
-	due, err := st.FindDueEmails(ctx, 10)
+	due, err := st.ClaimDueEmails(ctx, 10, time.Minute)
 	if err != nil || len(due) != 1 || due[0].Subject != "Your receipt" || due[0].Status != store.EmailPending {
-		t.Fatalf("FindDueEmails = %+v, %v", due, err)
+		t.Fatalf("ClaimDueEmails = %+v, %v", due, err)
+	}
+	// Claimed: no other worker gets it until the claim lapses.
+	if again, _ := st.ClaimDueEmails(ctx, 10, time.Minute); len(again) != 0 {
+		t.Errorf("claimed twice: %+v", again)
 	}
 	next := clock.Now().Add(time.Minute)
 	if err := st.RecordEmailAttempt(ctx, store.EmailAttempt{MessageID: due[0].ID, At: clock.Now(), Error: "451 try later", NextAttemptAt: &next}); err != nil {
 		t.Fatal(err)
 	}
-	if due, _ := st.FindDueEmails(ctx, 10); len(due) != 0 {
+	if due, _ := st.ClaimDueEmails(ctx, 10, time.Minute); len(due) != 0 {
 		t.Errorf("due right after a failure: %d, want 0", len(due))
 	}
 	clock.Advance(time.Minute)
-	due, _ = st.FindDueEmails(ctx, 10)
+	due, _ = st.ClaimDueEmails(ctx, 10, time.Minute)
 	if len(due) != 1 || due[0].Attempts != 1 || due[0].LastError != "451 try later" {
 		t.Fatalf("due after the backoff = %+v", due)
 	}

@@ -30,7 +30,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, name string) (APIKey, string, 
 	}
 	secret := RandomString(apiKeySecretLen)
 	k := APIKey{ID: NewID(PrefixAPIKey), Name: name, Hint: secret[:6], CreatedAt: s.Now()}
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO api_keys (id, name, hint, hash, created_at)
 			VALUES (?, ?, ?, ?, ?)`,
@@ -46,27 +46,12 @@ func (s *Store) CreateAPIKey(ctx context.Context, name string) (APIKey, string, 
 // ListAPIKeys returns every key, revoked ones included, oldest first.
 func (s *Store) ListAPIKeys(ctx context.Context) ([]APIKey, error) {
 	var keys []APIKey
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `
+	err := s.inRead(ctx, func(tx *txn) error {
+		var err error
+		keys, err = queryRows(ctx, tx, scanAPIKey, `
 			SELECT id, name, hint, created_at, last_used_at, revoked_at
 			FROM api_keys ORDER BY created_at, id`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var (
-				k          APIKey
-				created    int64
-				used, revd sql.NullInt64
-			)
-			if err := rows.Scan(&k.ID, &k.Name, &k.Hint, &created, &used, &revd); err != nil {
-				return err
-			}
-			k.CreatedAt, k.LastUsedAt, k.RevokedAt = fromMillis(created), nullMillis(used), nullMillis(revd)
-			keys = append(keys, k)
-		}
-		return rows.Err()
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: list API keys: %w", err)
@@ -74,10 +59,21 @@ func (s *Store) ListAPIKeys(ctx context.Context) ([]APIKey, error) {
 	return keys, nil
 }
 
+func scanAPIKey(r rowScanner) (APIKey, error) {
+	var (
+		k          APIKey
+		created    int64
+		used, revd sql.NullInt64
+	)
+	err := r.Scan(&k.ID, &k.Name, &k.Hint, &created, &used, &revd)
+	k.CreatedAt, k.LastUsedAt, k.RevokedAt = fromMillis(created), nullMillis(used), nullMillis(revd)
+	return k, err
+}
+
 // RevokeAPIKey revokes a key; requests and access tokens that use it stop
 // working at once. Returns ErrNotFound if there is no such active key.
 func (s *Store) RevokeAPIKey(ctx context.Context, id string) error {
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		var hash []byte
 		err := tx.QueryRowContext(ctx, `SELECT hash FROM api_keys WHERE id = ? AND revoked_at IS NULL`, id).Scan(&hash)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -124,7 +120,7 @@ func (s *Store) AuthenticateAPIKey(ctx context.Context, c Credentials, secret st
 	if c.matchesExtra(h) {
 		return nil
 	}
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `
 			UPDATE api_keys SET last_used_at = ?
 			WHERE hash = ? AND revoked_at IS NULL`, millis(s.Now()), h)
@@ -164,7 +160,7 @@ func (s *Store) IssueTokens(ctx context.Context, c Credentials, apiKey string) (
 		return TokenPair{}, err
 	}
 	var p TokenPair
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		var err error
 		p, err = s.insertTokenPair(ctx, tx, hashSecret(apiKey))
 		return err
@@ -180,7 +176,7 @@ func (s *Store) IssueTokens(ctx context.Context, c Credentials, apiKey string) (
 // its API key is no longer valid.
 func (s *Store) RefreshTokens(ctx context.Context, c Credentials, refresh string) (TokenPair, error) {
 	var p TokenPair
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		keyHash, err := s.consumeToken(ctx, tx, c, "refresh", hashSecret(refresh))
 		if err != nil {
 			return err
@@ -197,7 +193,7 @@ func (s *Store) RefreshTokens(ctx context.Context, c Credentials, refresh string
 // AuthenticateAccessToken reports whether token is a live access token
 // whose API key is still valid. Returns ErrNotFound otherwise.
 func (s *Store) AuthenticateAccessToken(ctx context.Context, c Credentials, token string) error {
-	return s.inRead(ctx, func(tx *sql.Tx) error {
+	return s.inRead(ctx, func(tx *txn) error {
 		_, err := s.lookupToken(ctx, tx, c, "access", hashSecret(token))
 		return err
 	})
@@ -207,7 +203,7 @@ func (s *Store) AuthenticateAccessToken(ctx context.Context, c Credentials, toke
 // expiry, and returns how many it removed.
 func (s *Store) DeleteExpiredAuthTokens(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM auth_tokens WHERE expires_at <= ?`, millis(s.Now()))
 		if err != nil {
 			return err
@@ -221,7 +217,7 @@ func (s *Store) DeleteExpiredAuthTokens(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-func (s *Store) insertTokenPair(ctx context.Context, tx *sql.Tx, keyHash []byte) (TokenPair, error) {
+func (s *Store) insertTokenPair(ctx context.Context, tx *txn, keyHash []byte) (TokenPair, error) {
 	now := s.Now()
 	p := TokenPair{Access: RandomString(authTokenLen), Refresh: RandomString(authTokenLen), ExpiresIn: AccessTokenTTL}
 	for _, t := range []struct {
@@ -240,7 +236,7 @@ func (s *Store) insertTokenPair(ctx context.Context, tx *sql.Tx, keyHash []byte)
 
 // lookupToken finds a live token of the given kind and returns the hash of
 // the API key behind it, checking that the key is still valid.
-func (s *Store) lookupToken(ctx context.Context, tx *sql.Tx, c Credentials, kind string, hash []byte) ([]byte, error) {
+func (s *Store) lookupToken(ctx context.Context, tx *txn, c Credentials, kind string, hash []byte) ([]byte, error) {
 	var keyHash []byte
 	var managed int
 	err := tx.QueryRowContext(ctx, `
@@ -262,7 +258,7 @@ func (s *Store) lookupToken(ctx context.Context, tx *sql.Tx, c Credentials, kind
 
 // consumeToken is lookupToken followed by deleting the token, so that it
 // can be used once.
-func (s *Store) consumeToken(ctx context.Context, tx *sql.Tx, c Credentials, kind string, hash []byte) ([]byte, error) {
+func (s *Store) consumeToken(ctx context.Context, tx *txn, c Credentials, kind string, hash []byte) ([]byte, error) {
 	keyHash, err := s.lookupToken(ctx, tx, c, kind, hash)
 	if err != nil {
 		return nil, err

@@ -30,7 +30,7 @@ func (b Branding) HasLogo() bool { return b.LogoType != "" }
 // was ever set. It does not read the logo's bytes (BrandLogo does).
 func (s *Store) Branding(ctx context.Context) (Branding, error) {
 	var b Branding
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		var updated int64
 		err := tx.QueryRowContext(ctx, `
 			SELECT accent, logo_type, logo_width, logo_height, updated_at
@@ -54,7 +54,7 @@ func (s *Store) BrandLogo(ctx context.Context) ([]byte, string, error) {
 		logo []byte
 		typ  string
 	)
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		err := tx.QueryRowContext(ctx, `SELECT logo, logo_type FROM branding WHERE id = 1 AND logo IS NOT NULL`).Scan(&logo, &typ)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
@@ -69,7 +69,7 @@ func (s *Store) BrandLogo(ctx context.Context) ([]byte, string, error) {
 
 // SetBrandAccent sets the accent colour ("" for uplink's own).
 func (s *Store) SetBrandAccent(ctx context.Context, accent string) (Branding, error) {
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO branding (id, accent, updated_at) VALUES (1, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET accent = excluded.accent, updated_at = excluded.updated_at`,
@@ -91,7 +91,7 @@ func (s *Store) SetBrandLogo(ctx context.Context, data []byte, typ string, width
 	} else {
 		logo = data
 	}
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO branding (id, logo, logo_type, logo_width, logo_height, updated_at) VALUES (1, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET logo = excluded.logo, logo_type = excluded.logo_type,

@@ -27,10 +27,11 @@ type StateCounts struct {
 // uploads on its index.
 func (s *Store) CountStates(ctx context.Context) (StateCounts, error) {
 	c := StateCounts{Links: map[string]int{}}
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `
+	err := s.inRead(ctx, func(tx *txn) error {
+		// PostgreSQL wants a name for the subquery in FROM.
+		counts, err := queryRows(ctx, tx, scanStateCount, `
 			SELECT 'link', state, count(*)
-			FROM (SELECT `+linkStateSQL+` AS state FROM links l)
+			FROM (SELECT `+linkStateSQL+` AS state FROM links l) AS states
 			GROUP BY state
 			UNION ALL
 			SELECT 'upload', '', count(*)
@@ -41,29 +42,31 @@ func (s *Store) CountStates(ctx context.Context) (StateCounts, error) {
 			FROM link_uploads
 			WHERE status IN ('starting', 'uploading') AND lease_expires_at > :now`,
 			sql.Named("now", millis(s.Now())))
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var what, state string
-			var n int
-			if err := rows.Scan(&what, &state, &n); err != nil {
-				return err
-			}
-			switch what {
+		for _, sc := range counts {
+			switch sc.what {
 			case "link":
-				c.Links[state] = n
+				c.Links[sc.state] = sc.n
 			case "upload":
-				c.Uploads = n
+				c.Uploads = sc.n
 			case "link_upload":
-				c.LinkUploads = n
+				c.LinkUploads = sc.n
 			}
 		}
-		return rows.Err()
+		return err
 	})
 	if err != nil {
 		return StateCounts{}, fmt.Errorf("store: count states: %w", err)
 	}
 	return c, nil
+}
+
+// stateCount is a row of CountStates' query.
+type stateCount struct {
+	what, state string
+	n           int
+}
+
+func scanStateCount(r rowScanner) (stateCount, error) {
+	var c stateCount
+	return c, r.Scan(&c.what, &c.state, &c.n)
 }

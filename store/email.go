@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -73,7 +74,7 @@ func scanEmail(r rowScanner) (EmailMessage, error) {
 // before is skipped. It returns how many it queued.
 func (s *Store) EnqueueEmails(ctx context.Context, msgs []EmailMessage, retryFor time.Duration) (int, error) {
 	var n int
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		now := s.Now()
 		for _, m := range msgs {
 			res, err := tx.ExecContext(ctx, `
@@ -100,21 +101,39 @@ func (s *Store) EnqueueEmails(ctx context.Context, msgs []EmailMessage, retryFor
 	return n, nil
 }
 
-// FindDueEmails returns up to limit pending messages whose next attempt
-// is due, the longest waiting first.
-func (s *Store) FindDueEmails(ctx context.Context, limit int) ([]EmailMessage, error) {
+// ClaimDueEmails claims up to limit pending messages whose next attempt
+// is due, the longest waiting first, for the caller to send: each is due
+// again only at the end of the claim, now plus lease, so that no other
+// worker, in this process or in another instance sharing the database,
+// sends it meanwhile. The caller records what came of each
+// (RecordEmailAttempt); a claim whose worker died lapses, and the message
+// is tried again. lease must outlast the attempts of the whole batch. On
+// PostgreSQL, instances claiming at the same moment skip each other's
+// rows (FOR UPDATE SKIP LOCKED), as with webhook deliveries.
+func (s *Store) ClaimDueEmails(ctx context.Context, limit int, lease time.Duration) ([]EmailMessage, error) {
 	var list []EmailMessage
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inQueue(ctx, func(tx *txn) error {
+		now := s.Now()
 		var err error
 		list, err = queryRows(ctx, tx, scanEmail, `
-			SELECT `+emailColumns+` FROM email_messages
+			SELECT `+emailColumns+` FROM email_messages m
 			WHERE status = 'pending' AND next_attempt_at <= ?
 			ORDER BY next_attempt_at, id
-			LIMIT ?`, millis(s.Now()), limit)
+			LIMIT ?`+tx.d.skipLocked("m"), millis(now), limit)
+		if err != nil || len(list) == 0 {
+			return err
+		}
+		args := []any{millis(now.Add(lease))}
+		for _, m := range list {
+			args = append(args, m.ID)
+		}
+		_, err = tx.ExecContext(ctx, `
+			UPDATE email_messages SET next_attempt_at = ?
+			WHERE id IN (?`+strings.Repeat(", ?", len(list)-1)+`)`, args...)
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: find due emails: %w", err)
+		return nil, fmt.Errorf("store: claim due emails: %w", err)
 	}
 	return list, nil
 }
@@ -148,7 +167,7 @@ func (s *Store) RecordEmailAttempt(ctx context.Context, a EmailAttempt) error {
 	if len(errText) > 1000 {
 		errText = errText[:1000]
 	}
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `
 			UPDATE email_messages
 			SET status = ?, attempts = attempts + 1, next_attempt_at = ?, last_attempt_at = ?,
@@ -172,7 +191,7 @@ func (s *Store) RecordEmailAttempt(ctx context.Context, a EmailAttempt) error {
 // ListEmails returns the most recent messages, newest first.
 func (s *Store) ListEmails(ctx context.Context, limit int) ([]EmailMessage, error) {
 	var list []EmailMessage
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		var err error
 		list, err = queryRows(ctx, tx, scanEmail, `
 			SELECT `+emailColumns+` FROM email_messages
@@ -190,7 +209,7 @@ func (s *Store) ListEmails(ctx context.Context, limit int) ([]EmailMessage, erro
 // before, and returns how many it deleted.
 func (s *Store) PruneEmails(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `
 			DELETE FROM email_messages WHERE status <> 'pending' AND finished_at < ?`, millis(before))
 		if err != nil {

@@ -76,7 +76,7 @@ func (s *Store) EnqueueJob(ctx context.Context, videoID, kind string, at time.Du
 		atMS = at.Milliseconds()
 	}
 	var j ProcessingJob
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		now := millis(s.Now())
 		var exists bool
 		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM videos WHERE id = ?)`, videoID).Scan(&exists); err != nil {
@@ -113,9 +113,16 @@ const jobReturning = `
 // UPDATE, and returns it running under claimID until lease from now. A
 // video's jobs run one at a time: a job whose video has one running is
 // left for later. Returns ErrNotFound when no job is due.
+//
+// On PostgreSQL the claim skips the jobs that another claim is taking at
+// the same moment (FOR UPDATE SKIP LOCKED, READ COMMITTED), so that
+// instances claiming together take different jobs without waiting for or
+// failing each other. Two of them may still pick two jobs of one video
+// at once; a unique index on the running job of each video refuses the
+// second, whose claim is then run again and sees the first.
 func (s *Store) ClaimJob(ctx context.Context, claimID string, lease time.Duration) (ProcessingJob, error) {
 	var j ProcessingJob
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	claim := func(tx *txn) error {
 		now := s.Now()
 		var err error
 		j, err = scanJob(tx.QueryRowContext(ctx, `
@@ -128,14 +135,21 @@ func (s *Store) ClaimJob(ctx context.Context, claimID string, lease time.Duratio
 				  AND NOT EXISTS (SELECT 1 FROM processing_jobs r
 					WHERE r.video_id = q.video_id AND r.status = 'running')
 				ORDER BY q.run_at, q.id
-				LIMIT 1)
+				LIMIT 1`+tx.d.skipLocked("q")+`)
 			RETURNING `+jobReturning,
 			sql.Named("claim", claimID), sql.Named("until", millis(now.Add(lease))), sql.Named("now", millis(now))))
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
 		return err
-	})
+	}
+	err := s.inQueue(ctx, claim)
+	for range 3 {
+		if !s.d.uniqueViolation(err) {
+			break
+		}
+		err = s.inQueue(ctx, claim)
+	}
 	if err != nil {
 		return ProcessingJob{}, fmt.Errorf("store: claim a processing job: %w", err)
 	}
@@ -150,18 +164,20 @@ func (s *Store) ClaimJob(ctx context.Context, claimID string, lease time.Duratio
 func (s *Store) FailJob(ctx context.Context, id int64, claimID, reason string, retryAt *time.Time) (bool, error) {
 	reason = clipUTF8(reason, maxAttemptError)
 	var final bool
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		now := millis(s.Now())
 		retry := sql.NullInt64{}
 		if retryAt != nil {
 			retry = sql.NullInt64{Int64: millis(*retryAt), Valid: true}
 		}
+		// PostgreSQL types a parameter by where it is used: the CASTs
+		// type those used first where any type would do.
 		var status string
 		err := tx.QueryRowContext(ctx, `
 			UPDATE processing_jobs
-			SET status = CASE WHEN :retry IS NOT NULL AND attempts < max_attempts THEN 'queued' ELSE 'failed' END,
+			SET status = CASE WHEN CAST(:retry AS BIGINT) IS NOT NULL AND attempts < max_attempts THEN 'queued' ELSE 'failed' END,
 				run_at = coalesce(:retry, run_at),
-				finished_at = CASE WHEN :retry IS NOT NULL AND attempts < max_attempts THEN NULL ELSE :now END,
+				finished_at = CASE WHEN CAST(:retry AS BIGINT) IS NOT NULL AND attempts < max_attempts THEN NULL ELSE CAST(:now AS BIGINT) END,
 				claim_id = NULL, claim_expires_at = NULL, last_error = :reason, updated_at = :now
 			WHERE id = :id AND claim_id = :claim AND status = 'running'
 			RETURNING status`,
@@ -183,12 +199,12 @@ func (s *Store) FailJob(ctx context.Context, id int64, claimID, reason string, r
 // graceful stop: the job is queued again, due now, and the attempt is not
 // counted. Returns ErrConflict if the attempt no longer holds the job.
 func (s *Store) ReleaseJob(ctx context.Context, id int64, claimID string) error {
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		now := millis(s.Now())
 		res, err := tx.ExecContext(ctx, `
 			UPDATE processing_jobs
 			SET status = 'queued', claim_id = NULL, claim_expires_at = NULL,
-				attempts = max(attempts - 1, 0), run_at = ?, updated_at = ?
+				attempts = `+tx.d.greatest("attempts - 1", "0")+`, run_at = ?, updated_at = ?
 			WHERE id = ? AND claim_id = ? AND status = 'running'`, now, now, id, claimID)
 		if err != nil {
 			return err
@@ -211,7 +227,7 @@ func (s *Store) ReleaseJob(ctx context.Context, id int64, claimID string) error 
 // it has no attempt left. It returns how many it took back.
 func (s *Store) RequeueLapsedJobs(ctx context.Context, t time.Time) (int, error) {
 	var n int64
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		now := millis(s.Now())
 		cond := `status = 'running'`
 		args := []any{sql.Named("now", now)}
@@ -222,7 +238,7 @@ func (s *Store) RequeueLapsedJobs(ctx context.Context, t time.Time) (int, error)
 		res, err := tx.ExecContext(ctx, `
 			UPDATE processing_jobs
 			SET status = CASE WHEN attempts < max_attempts THEN 'queued' ELSE 'failed' END,
-				finished_at = CASE WHEN attempts < max_attempts THEN NULL ELSE :now END,
+				finished_at = CASE WHEN attempts < max_attempts THEN NULL ELSE CAST(:now AS BIGINT) END,
 				run_at = :now, claim_id = NULL, claim_expires_at = NULL, updated_at = :now,
 				last_error = 'The attempt was interrupted: it ran past its time limit, or uplink stopped while it ran.'
 			WHERE `+cond, args...)
@@ -242,7 +258,7 @@ func (s *Store) RequeueLapsedJobs(ctx context.Context, t time.Time) (int, error)
 // none is queued.
 func (s *Store) NextJobAt(ctx context.Context) (time.Time, bool, error) {
 	var next sql.NullInt64
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		return tx.QueryRowContext(ctx, `SELECT min(run_at) FROM processing_jobs WHERE status = 'queued'`).Scan(&next)
 	})
 	if err != nil {
@@ -258,7 +274,7 @@ func (s *Store) NextJobAt(ctx context.Context) (time.Time, bool, error) {
 // Returns ErrNotFound if it never had one.
 func (s *Store) FindLatestJob(ctx context.Context, videoID, kind string) (ProcessingJob, error) {
 	var j ProcessingJob
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		var err error
 		j, err = scanJob(tx.QueryRowContext(ctx, `
 			SELECT `+jobColumns+` FROM processing_jobs j
@@ -278,7 +294,7 @@ func (s *Store) FindLatestJob(ctx context.Context, videoID, kind string) (Proces
 // is none.
 func (s *Store) FindJob(ctx context.Context, id int64) (ProcessingJob, error) {
 	var j ProcessingJob
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		var err error
 		j, err = scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM processing_jobs j WHERE j.id = ?`, id))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -295,24 +311,20 @@ func (s *Store) FindJob(ctx context.Context, id int64) (ProcessingJob, error) {
 // CountJobs returns how many jobs are in each status.
 func (s *Store) CountJobs(ctx context.Context) (map[string]int, error) {
 	counts := map[string]int{JobQueued: 0, JobRunning: 0, JobDone: 0, JobFailed: 0}
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT status, count(*) FROM processing_jobs GROUP BY status`)
-		if err != nil {
-			return err
+	err := s.inRead(ctx, func(tx *txn) error {
+		byStatus, err := queryRows(ctx, tx, scanStatusCount, `SELECT status, count(*) FROM processing_jobs GROUP BY status`)
+		for _, c := range byStatus {
+			counts[c.state] = c.n
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var st string
-			var n int
-			if err := rows.Scan(&st, &n); err != nil {
-				return err
-			}
-			counts[st] = n
-		}
-		return rows.Err()
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: count processing jobs: %w", err)
 	}
 	return counts, nil
+}
+
+func scanStatusCount(r rowScanner) (stateCount, error) {
+	var c stateCount
+	return c, r.Scan(&c.state, &c.n)
 }

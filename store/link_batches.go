@@ -18,7 +18,7 @@ func (s *Store) CreateLinkBatch(ctx context.Context, batch []LinkCreate) (string
 	}
 	batchID := RandomString(22)
 	ids := make([]string, 0, len(batch))
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		now := s.Now()
 		for i, c := range batch {
 			id, err := insertLink(ctx, tx, c, batchID, i+1, now)
@@ -43,7 +43,7 @@ func (s *Store) CreateLinkBatch(ctx context.Context, batch []LinkCreate) (string
 // order they were given. Returns ErrNotFound if there are none.
 func (s *Store) FindLinkBatch(ctx context.Context, batchID string) ([]Link, error) {
 	var links []Link
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		var err error
 		links, err = queryRows(ctx, tx, scanLink, `SELECT `+linkColumns+` FROM links l
 			WHERE l.batch_id = :batch AND l.batch_id <> ''

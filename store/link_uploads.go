@@ -67,7 +67,7 @@ var ErrLinkClosed = errors.New("link closed")
 // for an unknown link, ErrLinkClosed if the link is revoked or expired,
 // and ErrNoSlot if it has no slot left.
 func (s *Store) ReserveLinkUpload(ctx context.Context, u LinkUpload) error {
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		if err := reserveSlot(ctx, tx, u.LinkID, s.Now()); err != nil {
 			return err
 		}
@@ -85,7 +85,7 @@ func (s *Store) ReserveLinkUpload(ctx context.Context, u LinkUpload) error {
 // upload through a link handled by this server starts whole or not at
 // all. lu.VideoID must be n's. Returns the errors of ReserveLinkUpload.
 func (s *Store) StartLinkUpload(ctx context.Context, lu LinkUpload, n NewUpload) error {
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		now := s.Now()
 		if err := reserveSlot(ctx, tx, lu.LinkID, now); err != nil {
 			return err
@@ -105,7 +105,7 @@ func (s *Store) StartLinkUpload(ctx context.Context, lu LinkUpload, n NewUpload)
 }
 
 // reserveSlot checks that the link takes a new upload now.
-func reserveSlot(ctx context.Context, tx *sql.Tx, linkID string, now time.Time) error {
+func reserveSlot(ctx context.Context, tx *txn, linkID string, now time.Time) error {
 	l, err := findLink(ctx, tx, linkID, now)
 	if err != nil {
 		return err
@@ -122,7 +122,7 @@ func reserveSlot(ctx context.Context, tx *sql.Tx, linkID string, now time.Time) 
 	return nil
 }
 
-func insertLinkUpload(ctx context.Context, tx *sql.Tx, u LinkUpload, status string, now time.Time) error {
+func insertLinkUpload(ctx context.Context, tx *txn, u LinkUpload, status string, now time.Time) error {
 	_, err := tx.ExecContext(ctx, `
 		INSERT INTO link_uploads (id, link_id, video_id, status, filename, size, last_modified, chunk_size,
 			total_parts, next_part, hash_state, title, description, uploader_name, uploader_email, token,
@@ -139,7 +139,7 @@ func insertLinkUpload(ctx context.Context, tx *sql.Tx, u LinkUpload, status stri
 // leaseTo, and records the start on the link's timeline. Returns
 // ErrNotFound if the upload is no longer starting.
 func (s *Store) ActivateLinkUpload(ctx context.Context, id, videoID, token string, leaseTo time.Time) error {
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		var linkID string
 		err := tx.QueryRowContext(ctx, `
 			UPDATE link_uploads SET video_id = ?, token = ?, status = 'uploading', updated_at = ?, lease_expires_at = ?
@@ -184,7 +184,7 @@ func scanLinkUpload(r rowScanner) (LinkUpload, error) {
 
 func (s *Store) findLinkUploads(ctx context.Context, where string, args ...any) ([]LinkUpload, error) {
 	var us []LinkUpload
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		var err error
 		us, err = queryRows(ctx, tx, scanLinkUpload, `SELECT `+linkUploadColumns+` FROM link_uploads `+where, args...)
 		return err
@@ -276,7 +276,7 @@ func (s *Store) FindLocalLinkUploadsWithoutUpload(ctx context.Context) ([]LinkUp
 // transaction that records the part.) Returns ErrConflict if NextPart was
 // not adv.From: another request recorded the part first.
 func (s *Store) AdvanceLinkUpload(ctx context.Context, adv LinkAdvance, leaseTo time.Time) error {
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		now := millis(s.Now())
 		if err := advanceLinkUpload(ctx, tx, adv, now, millis(leaseTo)); err != nil {
 			return err
@@ -295,10 +295,10 @@ func (s *Store) AdvanceLinkUpload(ctx context.Context, adv LinkAdvance, leaseTo 
 
 // advanceLinkUpload moves an upload through a link past part adv.From and
 // renews its lease until leaseTo.
-func advanceLinkUpload(ctx context.Context, tx *sql.Tx, adv LinkAdvance, now, leaseTo int64) error {
+func advanceLinkUpload(ctx context.Context, tx *txn, adv LinkAdvance, now, leaseTo int64) error {
 	res, err := tx.ExecContext(ctx, `
 		UPDATE link_uploads SET next_part = next_part + 1, hash_state = ?, sha256 = nullif(?, ''), updated_at = ?,
-			lease_expires_at = max(lease_expires_at, ?)
+			lease_expires_at = `+tx.d.greatest("lease_expires_at", "?")+`
 		WHERE id = ? AND next_part = ? AND status = 'uploading'`,
 		adv.HashState, adv.SHA256, now, leaseTo, adv.ID, adv.From)
 	if err != nil {
@@ -313,7 +313,7 @@ func advanceLinkUpload(ctx context.Context, tx *sql.Tx, adv LinkAdvance, now, le
 // completeLinkUpload completes the upload through a link of a video once
 // it holds every part, with an event on its link's timeline. A video not
 // uploaded through a link is left alone.
-func completeLinkUpload(ctx context.Context, tx *sql.Tx, videoID string, now int64) error {
+func completeLinkUpload(ctx context.Context, tx *txn, videoID string, now int64) error {
 	var linkID string
 	err := tx.QueryRowContext(ctx, `
 		UPDATE link_uploads SET status = 'completed', completed_at = ?, updated_at = ?
@@ -331,7 +331,7 @@ func completeLinkUpload(ctx context.Context, tx *sql.Tx, videoID string, now int
 // releaseLinkUploadOf releases the unfinished upload through a link of a
 // video, if there is one, recording why on the link's timeline, and
 // reports whether there was one.
-func releaseLinkUploadOf(ctx context.Context, tx *sql.Tx, videoID, kind, reason string, now time.Time) (bool, error) {
+func releaseLinkUploadOf(ctx context.Context, tx *txn, videoID, kind, reason string, now time.Time) (bool, error) {
 	var linkID string
 	err := tx.QueryRowContext(ctx, `
 		UPDATE link_uploads SET status = 'released', released_reason = ?, updated_at = ?
@@ -358,7 +358,7 @@ func (s *Store) FindStartingLinkUploads(ctx context.Context, t time.Time) ([]Lin
 
 // ClearLinkUploadToken forgets an upload's remote token, once deleted.
 func (s *Store) ClearLinkUploadToken(ctx context.Context, id string) error {
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `UPDATE link_uploads SET token = '' WHERE id = ?`, id)
 		return err
 	})
@@ -381,9 +381,9 @@ func (s *Store) FindEndedLinkUploadsWithToken(ctx context.Context) ([]LinkUpload
 // RenewLinkUploadLease extends an unfinished upload's lease, when a part
 // it already had is sent again.
 func (s *Store) RenewLinkUploadLease(ctx context.Context, id string, leaseTo time.Time) error {
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `
-			UPDATE link_uploads SET lease_expires_at = max(lease_expires_at, ?), updated_at = ?
+			UPDATE link_uploads SET lease_expires_at = `+tx.d.greatest("lease_expires_at", "?")+`, updated_at = ?
 			WHERE id = ? AND status = 'uploading'`, millis(leaseTo), millis(s.Now()), id)
 		return err
 	})
@@ -398,7 +398,7 @@ func (s *Store) RenewLinkUploadLease(ctx context.Context, id string, leaseTo tim
 // EventAbandoned). Returns ErrConflict if the upload is no longer
 // unfinished.
 func (s *Store) ReleaseLinkUpload(ctx context.Context, id, kind, reason string) error {
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		var linkID, videoID string
 		err := tx.QueryRowContext(ctx, `
 			UPDATE link_uploads SET status = 'released', released_reason = ?, updated_at = ?
@@ -420,7 +420,7 @@ func (s *Store) ReleaseLinkUpload(ctx context.Context, id, kind, reason string) 
 
 // DeleteLinkUpload removes a reservation whose video could not be created.
 func (s *Store) DeleteLinkUpload(ctx context.Context, id string) error {
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM link_uploads WHERE id = ? AND status = 'starting'`, id)
 		return err
 	})

@@ -95,7 +95,7 @@ type LinkCreate struct {
 // CreateLink creates a link with a fresh public ID.
 func (s *Store) CreateLink(ctx context.Context, c LinkCreate) (Link, error) {
 	var id string
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		var err error
 		id, err = insertLink(ctx, tx, c, "", 0, s.Now())
 		return err
@@ -107,7 +107,7 @@ func (s *Store) CreateLink(ctx context.Context, c LinkCreate) (Link, error) {
 }
 
 // insertLink inserts one link with a fresh public ID and returns the ID.
-func insertLink(ctx context.Context, tx *sql.Tx, c LinkCreate, batchID string, seq int, now time.Time) (string, error) {
+func insertLink(ctx context.Context, tx *txn, c LinkCreate, batchID string, seq int, now time.Time) (string, error) {
 	id := RandomString(22)
 	var expires sql.NullInt64
 	if c.TTL > 0 {
@@ -170,7 +170,7 @@ func scanLink(r rowScanner) (Link, error) {
 // there is none.
 func (s *Store) FindLink(ctx context.Context, id string) (Link, error) {
 	var l Link
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		var err error
 		l, err = findLink(ctx, tx, id, s.Now())
 		return err
@@ -181,7 +181,7 @@ func (s *Store) FindLink(ctx context.Context, id string) (Link, error) {
 	return l, nil
 }
 
-func findLink(ctx context.Context, tx *sql.Tx, id string, now time.Time) (Link, error) {
+func findLink(ctx context.Context, tx *txn, id string, now time.Time) (Link, error) {
 	l, err := scanLink(tx.QueryRowContext(ctx, `SELECT `+linkColumns+` FROM links l WHERE l.id = :id`,
 		sql.Named("now", millis(now)), sql.Named("id", id)))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -197,25 +197,15 @@ func (s *Store) ListLinks(ctx context.Context, p Page) ([]Link, int, error) {
 		links []Link
 		total int
 	)
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM links`).Scan(&total); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+linkColumns+` FROM links l
+		var err error
+		links, err = queryRows(ctx, tx, scanLink, `SELECT `+linkColumns+` FROM links l
 			ORDER BY l.created_at DESC, l.id DESC LIMIT :limit OFFSET :offset`,
 			sql.Named("now", millis(s.Now())), sql.Named("limit", p.Size), sql.Named("offset", p.offset()))
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			l, err := scanLink(rows)
-			if err != nil {
-				return err
-			}
-			links = append(links, l)
-		}
-		return rows.Err()
+		return err
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: list links: %w", err)
@@ -226,7 +216,7 @@ func (s *Store) ListLinks(ctx context.Context, p Page) ([]Link, int, error) {
 // ClearLinkToken forgets the remote token a link had from an older uplink,
 // once deleted.
 func (s *Store) ClearLinkToken(ctx context.Context, id string) error {
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `UPDATE links SET token = '' WHERE id = ?`, id)
 		return err
 	})
@@ -240,7 +230,7 @@ func (s *Store) ClearLinkToken(ctx context.Context, id string) error {
 // token from an older uplink that no upload in progress uses.
 func (s *Store) FindLinksWithUnusedToken(ctx context.Context) ([]Link, error) {
 	var links []Link
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		var err error
 		links, err = queryRows(ctx, tx, scanLink, `SELECT `+linkColumns+` FROM links l
 			WHERE l.token <> '' AND NOT EXISTS (SELECT 1 FROM link_uploads u
@@ -258,7 +248,7 @@ func (s *Store) FindLinksWithUnusedToken(ctx context.Context) ([]Link, error) {
 // there is no such link, and ErrConflict if it was already revoked.
 func (s *Store) RevokeLink(ctx context.Context, id string) (Link, error) {
 	var l Link
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		now := s.Now()
 		var err error
 		if l, err = findLink(ctx, tx, id, now); err != nil {
@@ -308,14 +298,14 @@ func (s *Store) AddLinkEvent(ctx context.Context, e LinkEvent) error {
 	if e.At.IsZero() {
 		e.At = s.Now()
 	}
-	err := s.inWrite(ctx, func(tx *sql.Tx) error { return addLinkEvent(ctx, tx, e) })
+	err := s.inWrite(ctx, func(tx *txn) error { return addLinkEvent(ctx, tx, e) })
 	if err != nil {
 		return fmt.Errorf("store: add link event: %w", err)
 	}
 	return nil
 }
 
-func addLinkEvent(ctx context.Context, tx *sql.Tx, e LinkEvent) error {
+func addLinkEvent(ctx context.Context, tx *txn, e LinkEvent) error {
 	_, err := tx.ExecContext(ctx, `
 		INSERT INTO link_events (link_id, at, kind, video_id, detail) VALUES (?, ?, ?, ?, ?)`,
 		e.LinkID, millis(e.At), e.Kind, e.VideoID, e.Detail)
@@ -328,7 +318,7 @@ func addLinkEvent(ctx context.Context, tx *sql.Tx, e LinkEvent) error {
 // otherwise it is a new EventOpened.
 func (s *Store) RecordLinkVisit(ctx context.Context, linkID string, since time.Time) error {
 	now := s.Now()
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `
 			UPDATE link_events
 			SET visits = visits + 1, at = ?
@@ -355,27 +345,23 @@ func (s *Store) RecordLinkVisit(ctx context.Context, linkID string, since time.T
 	return nil
 }
 
+func scanLinkEvent(r rowScanner) (LinkEvent, error) {
+	var e LinkEvent
+	var at int64
+	err := r.Scan(&e.LinkID, &at, &e.Kind, &e.VideoID, &e.Detail, &e.Visits)
+	e.At = fromMillis(at)
+	return e, err
+}
+
 // ListLinkEvents returns a link's most recent events, newest first.
 func (s *Store) ListLinkEvents(ctx context.Context, linkID string, limit int) ([]LinkEvent, error) {
 	var events []LinkEvent
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `
+	err := s.inRead(ctx, func(tx *txn) error {
+		var err error
+		events, err = queryRows(ctx, tx, scanLinkEvent, `
 			SELECT link_id, at, kind, video_id, detail, visits FROM link_events
 			WHERE link_id = ? ORDER BY id DESC LIMIT ?`, linkID, limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var e LinkEvent
-			var at int64
-			if err := rows.Scan(&e.LinkID, &at, &e.Kind, &e.VideoID, &e.Detail, &e.Visits); err != nil {
-				return err
-			}
-			e.At = fromMillis(at)
-			events = append(events, e)
-		}
-		return rows.Err()
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: list events of link %s: %w", linkID, err)

@@ -21,20 +21,24 @@ const (
 	LinkSortLabel LinkSort = "label"
 )
 
-// linkOrders maps each supported order to its ORDER BY clause. Each ends
-// in the primary key so that pages are stable when values tie.
-var linkOrders = map[LinkSort][2]string{
-	LinkSortCreated: {"l.created_at, l.id", "l.created_at DESC, l.id DESC"},
-	LinkSortExpiry: {
-		"coalesce(l.expires_at, 9223372036854775807), l.created_at, l.id",
-		"coalesce(l.expires_at, 9223372036854775807) DESC, l.created_at DESC, l.id DESC",
-	},
-	// Descending is the exact reverse of ascending, so that one index
-	// (links_by_label) serves both.
-	LinkSortLabel: {
-		"l.label COLLATE NOCASE, l.created_at DESC, l.id",
-		"l.label COLLATE NOCASE DESC, l.created_at, l.id DESC",
-	},
+// linkOrders maps each supported order to its ORDER BY clauses, ascending
+// and descending, in the dialect d. Each ends in the primary key so that
+// pages are stable when values tie.
+func linkOrders(d dialect) map[LinkSort][2]string {
+	label := d.fold("l.label")
+	return map[LinkSort][2]string{
+		LinkSortCreated: {"l.created_at, l.id", "l.created_at DESC, l.id DESC"},
+		LinkSortExpiry: {
+			"coalesce(l.expires_at, 9223372036854775807), l.created_at, l.id",
+			"coalesce(l.expires_at, 9223372036854775807) DESC, l.created_at DESC, l.id DESC",
+		},
+		// Descending is the exact reverse of ascending, so that one index
+		// (links_by_label) serves both.
+		LinkSortLabel: {
+			label + ", l.created_at DESC, l.id",
+			label + " DESC, l.created_at, l.id DESC",
+		},
+	}
 }
 
 // LinkFilter selects and orders links.
@@ -67,7 +71,7 @@ func (s *Store) FindLinks(ctx context.Context, f LinkFilter) ([]Link, int, error
 	if f.Sort == "" {
 		f.Sort = LinkSortCreated
 	}
-	orders, ok := linkOrders[f.Sort]
+	orders, ok := linkOrders(s.d)[f.Sort]
 	if !ok {
 		return nil, 0, fmt.Errorf("store: unknown link sort %q", f.Sort)
 	}
@@ -83,7 +87,7 @@ func (s *Store) FindLinks(ctx context.Context, f LinkFilter) ([]Link, int, error
 	args := []any{sql.Named("now", millis(s.Now()))}
 	var where []string
 	if f.Label != "" {
-		where = append(where, `l.label LIKE :label ESCAPE '\'`)
+		where = append(where, `l.label `+s.d.like()+` :label ESCAPE '\'`)
 		args = append(args, sql.Named("label", "%"+escapeLike(f.Label)+"%"))
 	}
 	if f.State != "" {
@@ -104,25 +108,15 @@ func (s *Store) FindLinks(ctx context.Context, f LinkFilter) ([]Link, int, error
 		links []Link
 		total int
 	)
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM links l `+cond, args...).Scan(&total); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+linkColumns+` FROM links l `+cond+`
+		var err error
+		links, err = queryRows(ctx, tx, scanLink, `SELECT `+linkColumns+` FROM links l `+cond+`
 			ORDER BY `+order+` LIMIT :limit OFFSET :offset`,
 			append(args, sql.Named("limit", f.Page.Size), sql.Named("offset", f.Page.offset()))...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			l, err := scanLink(rows)
-			if err != nil {
-				return err
-			}
-			links = append(links, l)
-		}
-		return rows.Err()
+		return err
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: find links: %w", err)
@@ -140,7 +134,7 @@ func (s *Store) ExtendLink(ctx context.Context, id string, ttl time.Duration) (L
 		return Link{}, fmt.Errorf("store: extend link %s: invalid ttl %s", id, ttl)
 	}
 	var l Link
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		now := s.Now()
 		var err error
 		if l, err = findLink(ctx, tx, id, now); err != nil {

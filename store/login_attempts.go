@@ -31,9 +31,8 @@ type LoginLimits struct {
 //
 // The count and the insert are one write transaction, so that however many
 // attempts arrive at once, from however many servers sharing the
-// database, no more than the limits are let through. SQLite runs one
-// write transaction at a time; a database with concurrent writers must
-// run it serializably.
+// database, no more than the limits are let through: SQLite runs one
+// write transaction at a time, and PostgreSQL runs it serializably.
 //
 // A pending attempt counts until it leaves the window, like a failed one:
 // one left by a crash locks nobody out for longer than that.
@@ -45,7 +44,8 @@ func (s *Store) ReserveLoginAttempt(ctx context.Context, account, address string
 		id   int64
 		wait time.Duration
 	)
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
+		id, wait = 0, 0
 		now := s.Now()
 		since := millis(now.Add(-lim.Window))
 		for _, k := range []struct {
@@ -73,14 +73,10 @@ func (s *Store) ReserveLoginAttempt(ctx context.Context, account, address string
 		if wait > 0 {
 			return nil
 		}
-		res, err := tx.ExecContext(ctx, `
+		return tx.QueryRowContext(ctx, `
 			INSERT INTO login_attempts (account, address, attempted_at, state)
-			VALUES (?, ?, ?, 'pending')`, account, address, millis(now))
-		if err != nil {
-			return err
-		}
-		id, err = res.LastInsertId()
-		return err
+			VALUES (?, ?, ?, 'pending')
+			RETURNING id`, account, address, millis(now)).Scan(&id)
 	})
 	if err != nil {
 		return 0, 0, fmt.Errorf("store: reserve sign-in attempt: %w", err)
@@ -94,7 +90,7 @@ func (s *Store) ReserveLoginAttempt(ctx context.Context, account, address string
 // tells a person reading the table a failure from an attempt in progress
 // (or one cut off by a crash). A deleted attempt is not an error.
 func (s *Store) FailLoginAttempt(ctx context.Context, id int64) error {
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `UPDATE login_attempts SET state = 'failed' WHERE id = ?`, id)
 		return err
 	})
@@ -108,7 +104,7 @@ func (s *Store) FailLoginAttempt(ctx context.Context, id int64) error {
 // signed in: the attempts no longer count against the account, nor against
 // the addresses they came from.
 func (s *Store) ClearLoginAttempts(ctx context.Context, account string) error {
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM login_attempts WHERE account = ?`, account)
 		return err
 	})
@@ -122,7 +118,7 @@ func (s *Store) ClearLoginAttempts(ctx context.Context, account string) error {
 // least window old, and returns how many it deleted.
 func (s *Store) DeleteExpiredLoginAttempts(ctx context.Context, window time.Duration) (int64, error) {
 	var n int64
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM login_attempts WHERE attempted_at <= ?`, millis(s.Now().Add(-window)))
 		if err != nil {
 			return err

@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -58,8 +57,9 @@ func numbered(format string) func(int) string {
 }
 
 // TestReserveLoginAttemptUnderConcurrency: however many reservations
-// arrive at once, on a real SQLite file, no more than the limits are let
-// through, and each refusal says to wait the whole window.
+// arrive at once, on a real database (SQLite or PostgreSQL), no more
+// than the limits are let through, and each refusal says to wait the
+// whole window.
 func TestReserveLoginAttemptUnderConcurrency(t *testing.T) {
 	for _, tt := range []struct {
 		description      string
@@ -96,8 +96,8 @@ func TestReserveLoginAttemptUnderConcurrency(t *testing.T) {
 func TestLoginAttemptsAgeOut(t *testing.T) {
 	ctx := context.Background()
 	clk := storetest.NewClock()
-	path := filepath.Join(t.TempDir(), "uplink.db")
-	st := storetest.OpenFile(t, path, clk)
+	dsn := storetest.NewDSN(t)
+	st := storetest.OpenDSN(t, dsn, clk)
 	reserve := func(account, address string) (int64, time.Duration) {
 		t.Helper()
 		id, wait, err := st.ReserveLoginAttempt(ctx, account, address, signInLimits)
@@ -124,7 +124,7 @@ func TestLoginAttemptsAgeOut(t *testing.T) {
 		clk.Advance(time.Minute)
 	}
 	states := map[string]int{}
-	rows, err := rawDB(t, path).Query(`SELECT state, count(*) FROM login_attempts GROUP BY state`)
+	rows, err := storetest.RawDB(t, dsn).Query(`SELECT state, count(*) FROM login_attempts GROUP BY state`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -61,7 +60,7 @@ type VideoMedia struct {
 // ErrNotFound if it learned nothing yet.
 func (s *Store) FindVideoMedia(ctx context.Context, videoID string) (VideoMedia, error) {
 	var m VideoMedia
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		var err error
 		m, err = findVideoMedia(ctx, tx, videoID)
 		return err
@@ -72,7 +71,7 @@ func (s *Store) FindVideoMedia(ctx context.Context, videoID string) (VideoMedia,
 	return m, nil
 }
 
-func findVideoMedia(ctx context.Context, tx *sql.Tx, videoID string) (VideoMedia, error) {
+func findVideoMedia(ctx context.Context, tx *txn, videoID string) (VideoMedia, error) {
 	var (
 		m                              VideoMedia
 		probed, dur, bitrate           sql.NullInt64
@@ -133,7 +132,7 @@ type JobResult struct {
 // and another attempt took it), and then nothing is recorded.
 func (s *Store) CompleteJob(ctx context.Context, id int64, claimID string, r JobResult) ([]string, error) {
 	var unused []string
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		unused = nil
 		now := s.Now()
 		var videoID string
@@ -175,7 +174,8 @@ func (s *Store) CompleteJob(ctx context.Context, id int64, claimID string, r Job
 // there is no such video.
 func (s *Store) SetThumbnail(ctx context.Context, videoID string, t Thumbnail) (string, error) {
 	var old string
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
+		old = ""
 		var exists bool
 		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM videos WHERE id = ?)`, videoID).Scan(&exists); err != nil {
 			return err
@@ -198,7 +198,7 @@ func (s *Store) SetThumbnail(ctx context.Context, videoID string, t Thumbnail) (
 
 // saveMedia writes r into the video's media row, creating it if needed,
 // and returns the keys of the blobs it no longer refers to.
-func saveMedia(ctx context.Context, tx *sql.Tx, videoID string, r JobResult, now time.Time) ([]string, error) {
+func saveMedia(ctx context.Context, tx *txn, videoID string, r JobResult, now time.Time) ([]string, error) {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO video_media (video_id) VALUES (?) ON CONFLICT DO NOTHING`, videoID); err != nil {
 		return nil, err
 	}
@@ -291,32 +291,37 @@ func (s *Store) FindThumbnails(ctx context.Context, videoIDs []string) (map[stri
 	if len(videoIDs) == 0 {
 		return out, nil
 	}
-	list, err := json.Marshal(videoIDs)
-	if err != nil {
-		return nil, err
-	}
-	err = s.inRead(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `
-			SELECT video_id, thumbnail_at FROM video_media
-			WHERE thumbnail_at IS NOT NULL AND video_id IN (SELECT value FROM json_each(?))`, string(list))
+	err := s.inRead(ctx, func(tx *txn) error {
+		inIDs, list, err := tx.d.inStrings("video_id", videoIDs)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			var at int64
-			if err := rows.Scan(&id, &at); err != nil {
-				return err
-			}
-			out[id] = fromMillis(at)
+		at, err := queryRows(ctx, tx, scanThumbnailAt, `
+			SELECT video_id, thumbnail_at FROM video_media
+			WHERE thumbnail_at IS NOT NULL AND `+inIDs, list)
+		for _, a := range at {
+			out[a.videoID] = a.at
 		}
-		return rows.Err()
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: find thumbnails: %w", err)
 	}
 	return out, nil
+}
+
+// thumbnailAt is when a video's thumbnail last changed.
+type thumbnailAt struct {
+	videoID string
+	at      time.Time
+}
+
+func scanThumbnailAt(r rowScanner) (thumbnailAt, error) {
+	var t thumbnailAt
+	var at int64
+	err := r.Scan(&t.videoID, &at)
+	t.at = fromMillis(at)
+	return t, err
 }
 
 // FindVideosHeld returns which of the videos this server holds (those
@@ -326,26 +331,16 @@ func (s *Store) FindVideosHeld(ctx context.Context, videoIDs []string) (map[stri
 	if len(videoIDs) == 0 {
 		return out, nil
 	}
-	list, err := json.Marshal(videoIDs)
-	if err != nil {
-		return nil, err
-	}
-	err = s.inRead(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `
-			SELECT id FROM videos
-			WHERE id IN (SELECT value FROM json_each(?))`, string(list))
+	err := s.inRead(ctx, func(tx *txn) error {
+		inIDs, list, err := tx.d.inStrings("id", videoIDs)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
+		ids, err := queryRows(ctx, tx, scanString, `SELECT id FROM videos WHERE `+inIDs, list)
+		for _, id := range ids {
 			out[id] = true
 		}
-		return rows.Err()
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: find videos held: %w", err)

@@ -30,7 +30,10 @@ var oldLease = storetest.Epoch.Add(50 * time.Minute)
 // upgraded install sees: 0007 rebuilt the upload tables without losing a
 // row or a count, and removed the upload tokens that backed links, which
 // used to work on POST /upload?token= past their link's rules.
+//
+// SQLite only: PostgreSQL's schema starts at today's.
 func TestUpgradeFrom0006(t *testing.T) {
+	storetest.SQLiteOnly(t)
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "uplink.db")
 	oldApplied := storetest.Epoch.Add(-30 * 24 * time.Hour)
@@ -94,7 +97,7 @@ func TestUpgradeFrom0006(t *testing.T) {
 	}
 
 	clock := storetest.NewClock()
-	st := storetest.OpenFile(t, path, clock)
+	st := storetest.OpenDSN(t, path, clock)
 
 	// The API token still works and is listed, alone: every link token is
 	// gone from the list.
@@ -232,7 +235,7 @@ func TestUpgradeFrom0006(t *testing.T) {
 	if err := st.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	raw := rawDB(t, path)
+	raw := storetest.RawDB(t, path)
 	rows, err := raw.Query(`PRAGMA foreign_key_check`)
 	if err != nil {
 		t.Fatalf("foreign_key_check: %v", err)
@@ -267,7 +270,7 @@ func TestUpgradeFrom0006(t *testing.T) {
 		}
 	}
 	clock.Advance(time.Hour)
-	st = storetest.OpenFile(t, path, clock)
+	st = storetest.OpenDSN(t, path, clock)
 	if _, err := st.FindUpload(ctx, vAPI); err != nil {
 		t.Errorf("FindUpload after reopening: %v", err)
 	}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -40,7 +39,7 @@ var (
 // process, one wins.
 func (s *Store) ClaimPart(ctx context.Context, c PartClaim, maxPerUpload, maxPerLink int) error {
 	now := millis(s.Now())
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM part_claims WHERE expires_at <= ?`, now); err != nil {
 			return err
 		}
@@ -76,7 +75,7 @@ func (s *Store) ClaimPart(ctx context.Context, c PartClaim, maxPerUpload, maxPer
 // any more: it lapsed and another request took the part, or it ended.
 func (s *Store) RenewPartClaim(ctx context.Context, videoID string, seq int64, claimID string, received int64, expiresAt time.Time) error {
 	var n int64
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `
 			UPDATE part_claims SET received = ?, expires_at = ?
 			WHERE video_id = ? AND seq = ? AND claim_id = ?`,
@@ -98,7 +97,7 @@ func (s *Store) RenewPartClaim(ctx context.Context, videoID string, seq int64, c
 
 // ReleasePartClaim ends the claim claimID on a part, if it is still there.
 func (s *Store) ReleasePartClaim(ctx context.Context, videoID string, seq int64, claimID string) error {
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM part_claims WHERE video_id = ? AND seq = ? AND claim_id = ?`, videoID, seq, claimID)
 		return err
 	})
@@ -112,7 +111,7 @@ func (s *Store) ReleasePartClaim(ctx context.Context, videoID string, seq int64,
 // position.
 func (s *Store) LivePartClaims(ctx context.Context, videoID string) ([]PartClaim, error) {
 	var cs []PartClaim
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		var err error
 		cs, err = queryRows(ctx, tx, scanPartClaim, `
 			SELECT video_id, seq, claim_id, link_id, size, received, expires_at

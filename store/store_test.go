@@ -11,18 +11,6 @@ import (
 	"github.com/uplink-video/uplink/store/storetest"
 )
 
-// rawDB opens the database file directly, to check what the store wrote
-// without going through the store's own queries.
-func rawDB(t *testing.T, path string) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatalf("sql.Open: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
 func appliedMigrations(t *testing.T, db *sql.DB) map[string]int64 {
 	t.Helper()
 	rows, err := db.Query(`SELECT name, applied_at FROM migrations`)
@@ -49,10 +37,10 @@ func appliedMigrations(t *testing.T, db *sql.DB) map[string]int64 {
 // exactly as they were, and the data written before survives.
 func TestOpenAppliesMigrationsOnce(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "uplink.db")
+	dsn := storetest.NewDSN(t)
 	clock := storetest.NewClock()
 
-	st := storetest.OpenFile(t, path, clock)
+	st := storetest.OpenDSN(t, dsn, clock)
 	tok, err := st.CreateUploadToken(ctx, 0)
 	if err != nil {
 		t.Fatalf("CreateUploadToken: %v", err)
@@ -60,21 +48,25 @@ func TestOpenAppliesMigrationsOnce(t *testing.T) {
 	if err := st.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	before := appliedMigrations(t, rawDB(t, path))
-	if _, ok := before["migrations/0001_init.sql"]; !ok {
-		t.Fatalf("migrations recorded = %v, want 0001_init.sql among them", before)
+	before := appliedMigrations(t, storetest.RawDB(t, dsn))
+	first := "migrations/0001_init.sql"
+	if storetest.Postgres() {
+		first = "migrations/postgres/0001_init.sql"
+	}
+	if _, ok := before[first]; !ok {
+		t.Fatalf("migrations recorded = %v, want %s among them", before, first)
 	}
 
 	// A migration applied again would record the later time.
 	clock.Advance(time.Hour)
-	st = storetest.OpenFile(t, path, clock)
+	st = storetest.OpenDSN(t, dsn, clock)
 	if _, err := st.FindUploadToken(ctx, tok.ID); err != nil {
 		t.Errorf("FindUploadToken after reopen: %v", err)
 	}
 	if err := st.Ping(ctx); err != nil {
 		t.Errorf("Ping: %v", err)
 	}
-	after := appliedMigrations(t, rawDB(t, path))
+	after := appliedMigrations(t, storetest.RawDB(t, dsn))
 	if got, want := len(after), len(before); got != want {
 		t.Errorf("migrations recorded after reopen = %d, want %d", got, want)
 	}
@@ -86,11 +78,12 @@ func TestOpenAppliesMigrationsOnce(t *testing.T) {
 }
 
 // Every table is STRICT, so SQLite itself refuses a value of the wrong
-// type instead of storing it silently.
+// type instead of storing it silently. (PostgreSQL's columns are typed.)
 func TestTablesAreStrict(t *testing.T) {
+	storetest.SQLiteOnly(t)
 	path := filepath.Join(t.TempDir(), "uplink.db")
-	storetest.OpenFile(t, path, storetest.NewClock())
-	db := rawDB(t, path)
+	storetest.OpenDSN(t, path, storetest.NewClock())
+	db := storetest.RawDB(t, path)
 
 	rows, err := db.Query(`SELECT name, strict FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite_%'`)
 	if err != nil {
@@ -123,6 +116,7 @@ func TestTablesAreStrict(t *testing.T) {
 }
 
 func TestOpenFailsOnUnusablePath(t *testing.T) {
+	storetest.SQLiteOnly(t)
 	path := filepath.Join(t.TempDir(), "missing-dir", "uplink.db")
 	st, err := store.Open(context.Background(), path)
 	if err == nil {

@@ -33,11 +33,12 @@ func (s *Store) FindTokenRows(ctx context.Context, f TokenRowFilter) ([]TokenRow
 		rows  []TokenRow
 		total int
 	)
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM upload_tokens`).Scan(&total); err != nil {
 			return err
 		}
-		rs, err := tx.QueryContext(ctx, `
+		var err error
+		rows, err = queryRows(ctx, tx, scanTokenRow, `
 			SELECT t.id, t.ttl, t.created_at, t.expires_at, t.deleted_at,
 				coalesce(l.id, ''), coalesce(l.label, ''),
 				(SELECT count(*) FROM uploads u WHERE u.token_id = t.id)
@@ -46,20 +47,7 @@ func (s *Store) FindTokenRows(ctx context.Context, f TokenRowFilter) ([]TokenRow
 				SELECT id FROM links WHERE token = t.id ORDER BY created_at, id LIMIT 1)
 			ORDER BY t.created_at DESC, t.id DESC
 			LIMIT ? OFFSET ?`, f.Page.Size, f.Page.offset())
-		if err != nil {
-			return err
-		}
-		defer rs.Close()
-		for rs.Next() {
-			var r TokenRow
-			t, err := scanUploadToken(extraColumns{rs, []any{&r.LinkID, &r.LinkLabel, &r.Uploads}})
-			if err != nil {
-				return err
-			}
-			r.Token = t
-			rows = append(rows, r)
-		}
-		return rs.Err()
+		return err
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: find token rows: %w", err)
@@ -67,12 +55,20 @@ func (s *Store) FindTokenRows(ctx context.Context, f TokenRowFilter) ([]TokenRow
 	return rows, total, nil
 }
 
+// scanTokenRow reads a token's columns, then the row's own.
+func scanTokenRow(rs rowScanner) (TokenRow, error) {
+	var r TokenRow
+	t, err := scanUploadToken(extraColumns{rs, []any{&r.LinkID, &r.LinkLabel, &r.Uploads}})
+	r.Token = t
+	return r, err
+}
+
 // FindTokenLink returns the ID of the link an upload token backs, or ""
 // for a token made through the API or the dashboard. Returns ErrNotFound
 // if no such token was ever created.
 func (s *Store) FindTokenLink(ctx context.Context, tokenID string) (string, error) {
 	var linkID string
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		return tx.QueryRowContext(ctx, `
 			SELECT coalesce((SELECT l.id FROM links l WHERE l.token = t.id LIMIT 1), '')
 			FROM upload_tokens t

@@ -41,7 +41,7 @@ func (s *Store) CreateUploadToken(ctx context.Context, ttl int) (UploadToken, er
 		t.ExpiresAt = &e
 		expires = sql.NullInt64{Int64: millis(e), Valid: true}
 	}
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO upload_tokens (id, ttl, created_at, expires_at)
 			VALUES (?, ?, ?, ?)`,
@@ -59,7 +59,7 @@ func (s *Store) CreateUploadToken(ctx context.Context, ttl int) (UploadToken, er
 // Returns ErrNotFound if no such token was ever created.
 func (s *Store) FindUploadToken(ctx context.Context, id string) (UploadToken, error) {
 	var t UploadToken
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		var err error
 		t, err = findUploadToken(ctx, tx, id)
 		return err
@@ -67,7 +67,7 @@ func (s *Store) FindUploadToken(ctx context.Context, id string) (UploadToken, er
 	return t, err
 }
 
-func findUploadToken(ctx context.Context, tx *sql.Tx, id string) (UploadToken, error) {
+func findUploadToken(ctx context.Context, tx *txn, id string) (UploadToken, error) {
 	row := tx.QueryRowContext(ctx, `
 		SELECT id, ttl, created_at, expires_at, deleted_at
 		FROM upload_tokens
@@ -150,32 +150,22 @@ func (s *Store) ListUploadTokens(ctx context.Context, f TokenFilter) ([]UploadTo
 		tokens []UploadToken
 		total  int
 	)
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		if err := tx.QueryRowContext(ctx, `
 			SELECT count(*) FROM upload_tokens
 			WHERE deleted_at IS NULL
 			  AND coalesce(expires_at, 9223372036854775807) > ?`, now).Scan(&total); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `
+		var err error
+		tokens, err = queryRows(ctx, tx, scanUploadToken, `
 			SELECT id, ttl, created_at, expires_at, deleted_at
 			FROM upload_tokens
 			WHERE deleted_at IS NULL
 			  AND coalesce(expires_at, 9223372036854775807) > ?
 			ORDER BY `+order+`
 			LIMIT ? OFFSET ?`, now, f.Page.Size, f.Page.offset())
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			t, err := scanUploadToken(rows)
-			if err != nil {
-				return err
-			}
-			tokens = append(tokens, t)
-		}
-		return rows.Err()
+		return err
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: list upload tokens: %w", err)
@@ -187,7 +177,7 @@ func (s *Store) ListUploadTokens(ctx context.Context, f TokenFilter) ([]UploadTo
 // accepting parts. Returns ErrNotFound if the token does not exist or was
 // already deleted.
 func (s *Store) DeleteUploadToken(ctx context.Context, id string) error {
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `
 			UPDATE upload_tokens SET deleted_at = ?
 			WHERE id = ? AND deleted_at IS NULL`, millis(s.Now()), id)

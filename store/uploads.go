@@ -97,14 +97,14 @@ type NewUpload struct {
 // ErrConflict if the video already has an upload, and ErrNotFound if it
 // should exist and does not.
 func (s *Store) StartUpload(ctx context.Context, n NewUpload) error {
-	err := s.inWrite(ctx, func(tx *sql.Tx) error { return startUpload(ctx, tx, n) })
+	err := s.inWrite(ctx, func(tx *txn) error { return startUpload(ctx, tx, n) })
 	if err != nil {
 		return fmt.Errorf("store: start upload of %s: %w", n.Upload.VideoID, err)
 	}
 	return nil
 }
 
-func startUpload(ctx context.Context, tx *sql.Tx, n NewUpload) error {
+func startUpload(ctx context.Context, tx *txn, n NewUpload) error {
 	u := n.Upload
 	if n.Video != nil {
 		if err := createVideo(ctx, tx, u.VideoID, *n.Video, u.StartedAt); err != nil {
@@ -141,7 +141,7 @@ func startUpload(ctx context.Context, tx *sql.Tx, n NewUpload) error {
 	return nil
 }
 
-func insertPart(ctx context.Context, tx *sql.Tx, videoID string, p Part) error {
+func insertPart(ctx context.Context, tx *txn, videoID string, p Part) error {
 	res, err := tx.ExecContext(ctx, `
 		INSERT INTO upload_parts (video_id, seq, number, size, etag, received_at)
 		VALUES (?, ?, ?, ?, ?, ?)
@@ -191,19 +191,21 @@ type LinkAdvance struct {
 // meanwhile, the totals disagree, the link upload did not expect the
 // part, or the upload no longer takes parts.
 func (s *Store) CommitPart(ctx context.Context, c PartCommit) (completing bool, err error) {
-	err = s.inWrite(ctx, func(tx *sql.Tx) error {
+	err = s.inWrite(ctx, func(tx *txn) error {
 		now := millis(s.Now())
+		// PostgreSQL types a parameter by where it is used: the CASTs
+		// type those that are first used where any type would do.
 		res, err := tx.ExecContext(ctx, `
 			UPDATE uploads SET
 				source_size = source_size + :size, received_parts = received_parts + 1,
 				total_parts = coalesce(:parts, total_parts), total_bytes = coalesce(:bytes, total_bytes),
-				updated_at = :now, lease_expires_at = max(lease_expires_at, :lease),
+				updated_at = :now, lease_expires_at = `+tx.d.greatest("lease_expires_at", ":lease")+`,
 				filename = CASE filename WHEN '' THEN :filename ELSE filename END
 			WHERE video_id = :video AND status = 'uploading'
-			  AND (:parts IS NULL OR coalesce(total_parts, :parts) = :parts)
-			  AND (:bytes IS NULL OR coalesce(total_bytes, :bytes) = :bytes)
+			  AND (CAST(:parts AS BIGINT) IS NULL OR coalesce(total_parts, :parts) = :parts)
+			  AND (CAST(:bytes AS BIGINT) IS NULL OR coalesce(total_bytes, :bytes) = :bytes)
 			  AND NOT EXISTS (SELECT 1 FROM upload_parts p WHERE p.video_id = :video AND uploads.mode = 'bytes'
-				AND p.seq < :seq + :size AND :seq < p.seq + p.size)`,
+				AND p.seq < CAST(:seq AS BIGINT) + :size AND :seq < p.seq + p.size)`,
 			sql.Named("size", c.Part.Size), sql.Named("parts", nullInt(int64(c.TotalParts))), sql.Named("bytes", nullInt(c.TotalBytes)),
 			sql.Named("now", now), sql.Named("lease", millis(c.LeaseExpiresAt)), sql.Named("video", c.VideoID), sql.Named("seq", c.Part.Seq), sql.Named("filename", c.Filename))
 		if err != nil {
@@ -233,7 +235,7 @@ func (s *Store) CommitPart(ctx context.Context, c PartCommit) (completing bool, 
 }
 
 // markCompleting moves an upload that holds every part to completing.
-func markCompleting(ctx context.Context, tx *sql.Tx, videoID string, now int64) (bool, error) {
+func markCompleting(ctx context.Context, tx *txn, videoID string, now int64) (bool, error) {
 	res, err := tx.ExecContext(ctx, `
 		UPDATE uploads SET status = 'completing', updated_at = ?
 		WHERE video_id = ? AND status = 'uploading' AND (
@@ -251,7 +253,7 @@ func markCompleting(ctx context.Context, tx *sql.Tx, videoID string, now int64) 
 // complete; it reports whether it did. Returns ErrConflict if the upload
 // has a different total, or no longer takes parts.
 func (s *Store) SetUploadTotal(ctx context.Context, videoID string, total int) (completing bool, err error) {
-	err = s.inWrite(ctx, func(tx *sql.Tx) error {
+	err = s.inWrite(ctx, func(tx *txn) error {
 		now := millis(s.Now())
 		res, err := tx.ExecContext(ctx, `
 			UPDATE uploads SET total_parts = ?, updated_at = ?
@@ -278,7 +280,7 @@ func (s *Store) SetUploadTotal(ctx context.Context, videoID string, total int) (
 // ErrNotFound if the upload is gone and ErrConflict if it was not
 // completing (another caller finished it first).
 func (s *Store) FinishUpload(ctx context.Context, videoID string) error {
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		now := millis(s.Now())
 		res, err := tx.ExecContext(ctx, `
 			UPDATE uploads SET status = 'uploaded', completed_at = ?, updated_at = ?, multipart_id = NULL,
@@ -305,7 +307,7 @@ func (s *Store) FinishUpload(ctx context.Context, videoID string) error {
 // ErrNotFound if no byte of the video was accepted yet.
 func (s *Store) FindUpload(ctx context.Context, videoID string) (Upload, error) {
 	var u Upload
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		var err error
 		u, err = findUpload(ctx, tx, videoID)
 		return err
@@ -316,7 +318,7 @@ func (s *Store) FindUpload(ctx context.Context, videoID string) (Upload, error) 
 	return u, nil
 }
 
-func findUpload(ctx context.Context, tx *sql.Tx, videoID string) (Upload, error) {
+func findUpload(ctx context.Context, tx *txn, videoID string) (Upload, error) {
 	us, err := findUploads(ctx, tx, `WHERE video_id = ?`, videoID)
 	if err != nil {
 		return Upload{}, err
@@ -351,7 +353,7 @@ func (s *Store) FindCompletingUploads(ctx context.Context, t time.Time) ([]Uploa
 
 func (s *Store) readUploads(ctx context.Context, what, where string, args ...any) ([]Upload, error) {
 	var us []Upload
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		var err error
 		us, err = findUploads(ctx, tx, where, args...)
 		return err
@@ -389,7 +391,7 @@ func scanPart(r rowScanner) (Part, error) {
 	return p, err
 }
 
-func findUploads(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]Upload, error) {
+func findUploads(ctx context.Context, tx *txn, where string, args ...any) ([]Upload, error) {
 	us, err := queryRows(ctx, tx, scanUpload, `SELECT `+uploadColumns+` FROM uploads `+where+` ORDER BY started_at, video_id`, args...)
 	if err != nil {
 		return nil, err
@@ -420,7 +422,7 @@ type Unfinished struct {
 // upload, and ErrConflict if it is no longer open or its lease runs.
 func (s *Store) AbandonUpload(ctx context.Context, videoID, reason string) (Unfinished, error) {
 	var gone Unfinished
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		now := s.Now()
 		u, err := findUpload(ctx, tx, videoID)
 		if err != nil {
@@ -452,7 +454,7 @@ func (s *Store) AbandonUpload(ctx context.Context, videoID, reason string) (Unfi
 // Recovery uses it to find orphans.
 func (s *Store) BlobRefs(ctx context.Context) (map[string]bool, error) {
 	refs := map[string]bool{}
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		keys, err := queryRows(ctx, tx, scanString, `
 			SELECT source_key FROM uploads
 			UNION ALL
@@ -476,21 +478,12 @@ func (s *Store) BlobRefs(ctx context.Context) (map[string]bool, error) {
 // CompleteSources returns the sources recorded complete, with their sizes.
 func (s *Store) CompleteSources(ctx context.Context) (map[string]int64, error) {
 	sources := map[string]int64{}
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT source_key, source_size FROM uploads WHERE status = 'uploaded'`)
-		if err != nil {
-			return err
+	err := s.inRead(ctx, func(tx *txn) error {
+		list, err := queryRows(ctx, tx, scanSized, `SELECT source_key, source_size FROM uploads WHERE status = 'uploaded'`)
+		for _, src := range list {
+			sources[src.key] = src.size
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var k string
-			var n int64
-			if err := rows.Scan(&k, &n); err != nil {
-				return err
-			}
-			sources[k] = n
-		}
-		return rows.Err()
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: list complete sources: %w", err)
@@ -498,24 +491,27 @@ func (s *Store) CompleteSources(ctx context.Context) (map[string]int64, error) {
 	return sources, nil
 }
 
+// sized is a blob key with a size.
+type sized struct {
+	key  string
+	size int64
+}
+
+func scanSized(r rowScanner) (sized, error) {
+	var s sized
+	return s, r.Scan(&s.key, &s.size)
+}
+
 // MultipartRefs returns the blob store upload IDs of the unfinished
 // uploads, by source key.
 func (s *Store) MultipartRefs(ctx context.Context) (map[string]string, error) {
 	refs := map[string]string{}
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT source_key, multipart_id FROM uploads WHERE multipart_id IS NOT NULL`)
-		if err != nil {
-			return err
+	err := s.inRead(ctx, func(tx *txn) error {
+		pairs, err := queryRows(ctx, tx, scanStringPair, `SELECT source_key, multipart_id FROM uploads WHERE multipart_id IS NOT NULL`)
+		for _, p := range pairs {
+			refs[p[0]] = p[1]
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var k, id string
-			if err := rows.Scan(&k, &id); err != nil {
-				return err
-			}
-			refs[k] = id
-		}
-		return rows.Err()
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: list multipart uploads: %w", err)

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -86,7 +85,7 @@ type VideoUpdate struct {
 // CreateVideo creates an empty video, which a token upload can fill later.
 func (s *Store) CreateVideo(ctx context.Context, c VideoCreate) (Video, error) {
 	id := NewID(PrefixVideo)
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		return createVideo(ctx, tx, id, c, s.Now())
 	})
 	if err != nil {
@@ -95,7 +94,7 @@ func (s *Store) CreateVideo(ctx context.Context, c VideoCreate) (Video, error) {
 	return s.FindVideo(ctx, id)
 }
 
-func createVideo(ctx context.Context, tx *sql.Tx, id string, c VideoCreate, now time.Time) error {
+func createVideo(ctx context.Context, tx *txn, id string, c VideoCreate, now time.Time) error {
 	var origin *string
 	if c.Language != nil {
 		api := "api"
@@ -120,7 +119,7 @@ func createVideo(ctx context.Context, tx *sql.Tx, id string, c VideoCreate, now 
 // there is none.
 func (s *Store) FindVideo(ctx context.Context, id string) (Video, error) {
 	var v Video
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		vs, err := findVideos(ctx, tx, `WHERE v.id = ?`, []any{id})
 		if err != nil {
 			return err
@@ -182,10 +181,10 @@ func (s *Store) ListVideos(ctx context.Context, f VideoFilter) ([]Video, int, er
 		args  []any
 	)
 	if f.Title != "" {
-		where, args = append(where, `v.title LIKE ? ESCAPE '\'`), append(args, "%"+escapeLike(f.Title)+"%")
+		where, args = append(where, `v.title `+s.d.like()+` ? ESCAPE '\'`), append(args, "%"+escapeLike(f.Title)+"%")
 	}
 	if f.Description != "" {
-		where, args = append(where, `v.description LIKE ? ESCAPE '\'`), append(args, "%"+escapeLike(f.Description)+"%")
+		where, args = append(where, `v.description `+s.d.like()+` ? ESCAPE '\'`), append(args, "%"+escapeLike(f.Description)+"%")
 	}
 	for _, t := range f.Tags {
 		where, args = append(where, `EXISTS (SELECT 1 FROM video_tags t WHERE t.video_id = v.id AND t.tag = ?)`), append(args, t)
@@ -202,7 +201,7 @@ func (s *Store) ListVideos(ctx context.Context, f VideoFilter) ([]Video, int, er
 		videos []Video
 		total  int
 	)
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM videos v `+cond, args...).Scan(&total); err != nil {
 			return err
 		}
@@ -220,8 +219,8 @@ func (s *Store) ListVideos(ctx context.Context, f VideoFilter) ([]Video, int, er
 
 // findVideos loads the videos selected by the SQL tail (WHERE, ORDER BY,
 // LIMIT) with their tags, metadata and upload state.
-func findVideos(ctx context.Context, tx *sql.Tx, tail string, args []any) ([]Video, error) {
-	rows, err := tx.QueryContext(ctx, `
+func findVideos(ctx context.Context, tx *txn, tail string, args []any) ([]Video, error) {
+	videos, err := queryRows(ctx, tx, scanVideo, `
 		SELECT v.id, v.title, v.description, v.public, v.panoramic, v.mp4_support,
 			v.language, v.language_origin, v.player_id,
 			v.created_at, v.updated_at, v.published_at,
@@ -230,27 +229,12 @@ func findVideos(ctx context.Context, tx *sql.Tx, tail string, args []any) ([]Vid
 		FROM videos v
 		LEFT JOIN uploads u ON u.video_id = v.id
 		`+tail, args...)
-	if err != nil {
+	if err != nil || len(videos) == 0 {
 		return nil, err
 	}
-	defer rows.Close()
-	var (
-		videos []Video
-		ids    []string
-	)
-	for rows.Next() {
-		v, err := scanVideo(rows)
-		if err != nil {
-			return nil, err
-		}
-		videos = append(videos, v)
-		ids = append(ids, v.ID)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if len(videos) == 0 {
-		return nil, nil
+	ids := make([]string, len(videos))
+	for i, v := range videos {
+		ids[i] = v.ID
 	}
 	tags, meta, err := findTagsAndMetadata(ctx, tx, ids)
 	if err != nil {
@@ -282,56 +266,59 @@ func scanVideo(r rowScanner) (Video, error) {
 	return v, nil
 }
 
-func findTagsAndMetadata(ctx context.Context, tx *sql.Tx, ids []string) (map[string][]string, map[string][]Metadata, error) {
-	list, err := json.Marshal(ids)
+// videoTag and videoPair are a tag and a metadata pair with the video
+// they belong to, as findTagsAndMetadata reads them.
+type (
+	videoTag struct {
+		videoID, tag string
+	}
+	videoPair struct {
+		videoID string
+		pair    Metadata
+	}
+)
+
+func findTagsAndMetadata(ctx context.Context, tx *txn, ids []string) (map[string][]string, map[string][]Metadata, error) {
+	inIDs, list, err := tx.d.inStrings("video_id", ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	tagRows, err := queryRows(ctx, tx, func(r rowScanner) (videoTag, error) {
+		var t videoTag
+		return t, r.Scan(&t.videoID, &t.tag)
+	}, `
+		SELECT video_id, tag FROM video_tags
+		WHERE `+inIDs+`
+		ORDER BY video_id, position`, list)
+	if err != nil {
+		return nil, nil, err
+	}
+	pairRows, err := queryRows(ctx, tx, func(r rowScanner) (videoPair, error) {
+		var p videoPair
+		return p, r.Scan(&p.videoID, &p.pair.Key, &p.pair.Value)
+	}, `
+		SELECT video_id, key, value FROM video_metadata
+		WHERE `+inIDs+`
+		ORDER BY video_id, position`, list)
 	if err != nil {
 		return nil, nil, err
 	}
 	tags := make(map[string][]string, len(ids))
-	rows, err := tx.QueryContext(ctx, `
-		SELECT video_id, tag FROM video_tags
-		WHERE video_id IN (SELECT value FROM json_each(?))
-		ORDER BY video_id, position`, string(list))
-	if err != nil {
-		return nil, nil, err
-	}
-	for rows.Next() {
-		var id, tag string
-		if err := rows.Scan(&id, &tag); err != nil {
-			rows.Close()
-			return nil, nil, err
-		}
-		tags[id] = append(tags[id], tag)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, nil, err
+	for _, t := range tagRows {
+		tags[t.videoID] = append(tags[t.videoID], t.tag)
 	}
 	meta := make(map[string][]Metadata, len(ids))
-	rows, err = tx.QueryContext(ctx, `
-		SELECT video_id, key, value FROM video_metadata
-		WHERE video_id IN (SELECT value FROM json_each(?))
-		ORDER BY video_id, position`, string(list))
-	if err != nil {
-		return nil, nil, err
+	for _, p := range pairRows {
+		meta[p.videoID] = append(meta[p.videoID], p.pair)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		var m Metadata
-		if err := rows.Scan(&id, &m.Key, &m.Value); err != nil {
-			return nil, nil, err
-		}
-		meta[id] = append(meta[id], m)
-	}
-	return tags, meta, rows.Err()
+	return tags, meta, nil
 }
 
 // UpdateVideo applies u to the video and returns the result. Returns
 // ErrNotFound if there is no such video.
 func (s *Store) UpdateVideo(ctx context.Context, id string, u VideoUpdate) (Video, error) {
 	var v Video
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
 		var set []string
 		var args []any
 		add := func(col string, v any) { set, args = append(set, col+" = ?"), append(args, v) }
@@ -410,7 +397,8 @@ func (s *Store) DeleteVideo(ctx context.Context, id, kind, reason string) (Unfin
 		gone     Unfinished
 		released bool
 	)
-	err := s.inWrite(ctx, func(tx *sql.Tx) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
+		gone, released = Unfinished{}, false
 		u, err := findUpload(ctx, tx, id)
 		switch {
 		case err == nil:
@@ -436,7 +424,7 @@ func (s *Store) DeleteVideo(ctx context.Context, id, kind, reason string) (Unfin
 	return gone, released, nil
 }
 
-func replaceTags(ctx context.Context, tx *sql.Tx, id string, tags []string) error {
+func replaceTags(ctx context.Context, tx *txn, id string, tags []string) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM video_tags WHERE video_id = ?`, id); err != nil {
 		return err
 	}
@@ -448,7 +436,7 @@ func replaceTags(ctx context.Context, tx *sql.Tx, id string, tags []string) erro
 	return nil
 }
 
-func replaceMetadata(ctx context.Context, tx *sql.Tx, id string, meta []Metadata) error {
+func replaceMetadata(ctx context.Context, tx *txn, id string, meta []Metadata) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM video_metadata WHERE video_id = ?`, id); err != nil {
 		return err
 	}

@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -84,13 +82,13 @@ const (
 )
 
 // where returns the filter's WHERE clause and its arguments.
-func (f VideoRowFilter) where() (string, []any) {
+func (f VideoRowFilter) where(d dialect) (string, []any) {
 	var (
 		conds []string
 		args  []any
 	)
 	if f.Query != "" {
-		conds, args = append(conds, `v.title LIKE ? ESCAPE '\'`), append(args, "%"+escapeLike(f.Query)+"%")
+		conds, args = append(conds, `v.title `+d.like()+` ? ESCAPE '\'`), append(args, "%"+escapeLike(f.Query)+"%")
 	}
 	switch f.LinkID {
 	case "":
@@ -140,7 +138,7 @@ const videoRowQuery = `
 // FindVideoRows returns one page of the videos that f keeps, in its
 // order, and how many it keeps in all.
 func (s *Store) FindVideoRows(ctx context.Context, f VideoRowFilter) ([]VideoRow, int, error) {
-	cond, args := f.where()
+	cond, args := f.where(s.d)
 	dir := "DESC"
 	if f.Asc {
 		dir = "ASC"
@@ -153,7 +151,7 @@ func (s *Store) FindVideoRows(ctx context.Context, f VideoRowFilter) ([]VideoRow
 		rows  []VideoRow
 		total int
 	)
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		if err := tx.QueryRowContext(ctx, `
 			SELECT count(*) FROM videos v
 			LEFT JOIN uploads u ON u.video_id = v.id
@@ -177,7 +175,7 @@ func (s *Store) FindVideoRows(ctx context.Context, f VideoRowFilter) ([]VideoRow
 // ErrNotFound if there is no such video.
 func (s *Store) FindVideoRow(ctx context.Context, id string) (VideoRow, error) {
 	var row VideoRow
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
+	err := s.inRead(ctx, func(tx *txn) error {
 		rows, err := findVideoRows(ctx, tx, `WHERE v.id = ?`, id)
 		if err != nil {
 			return err
@@ -196,36 +194,14 @@ func (s *Store) FindVideoRow(ctx context.Context, id string) (VideoRow, error) {
 
 // findVideoRows loads the rows selected by the SQL tail (WHERE, ORDER BY,
 // LIMIT), with their videos' tags and metadata.
-func findVideoRows(ctx context.Context, tx *sql.Tx, tail string, args ...any) ([]VideoRow, error) {
-	rs, err := tx.QueryContext(ctx, videoRowQuery+tail, args...)
-	if err != nil {
+func findVideoRows(ctx context.Context, tx *txn, tail string, args ...any) ([]VideoRow, error) {
+	rows, err := queryRows(ctx, tx, scanVideoRow, videoRowQuery+tail, args...)
+	if err != nil || len(rows) == 0 {
 		return nil, err
 	}
-	defer rs.Close()
-	var (
-		rows []VideoRow
-		ids  []string
-	)
-	for rs.Next() {
-		var r VideoRow
-		// scanVideo reads the video's columns; the row's own follow them.
-		v, err := scanVideo(extraColumns{rs, []any{
-			&r.Filename, &r.ExpectedSize, &r.TotalParts, &r.ReceivedParts,
-			&r.LinkID, &r.LinkLabel, &r.UploaderName, &r.UploaderEmail, &r.SHA256,
-			&r.Processing, &r.ProcessingError,
-		}})
-		if err != nil {
-			return nil, err
-		}
-		r.Video = v
-		rows = append(rows, r)
-		ids = append(ids, v.ID)
-	}
-	if err := rs.Err(); err != nil {
-		return nil, err
-	}
-	if len(rows) == 0 {
-		return nil, nil
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.Video.ID
 	}
 	tags, meta, err := findTagsAndMetadata(ctx, tx, ids)
 	if err != nil {
@@ -236,6 +212,19 @@ func findVideoRows(ctx context.Context, tx *sql.Tx, tail string, args ...any) ([
 		rows[i].Video.Metadata = meta[rows[i].Video.ID]
 	}
 	return rows, nil
+}
+
+// scanVideoRow reads the columns of videoRowQuery: scanVideo reads the
+// video's, and the row's own follow them.
+func scanVideoRow(rs rowScanner) (VideoRow, error) {
+	var r VideoRow
+	v, err := scanVideo(extraColumns{rs, []any{
+		&r.Filename, &r.ExpectedSize, &r.TotalParts, &r.ReceivedParts,
+		&r.LinkID, &r.LinkLabel, &r.UploaderName, &r.UploaderEmail, &r.SHA256,
+		&r.Processing, &r.ProcessingError,
+	}})
+	r.Video = v
+	return r, err
 }
 
 // extraColumns is a rowScanner that scans the columns after a table's own
@@ -261,8 +250,9 @@ type LinkChoice struct {
 // filter.
 func (s *Store) FindVideoLinks(ctx context.Context, limit int) ([]LinkChoice, error) {
 	var out []LinkChoice
-	err := s.inRead(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `
+	err := s.inRead(ctx, func(tx *txn) error {
+		var err error
+		out, err = queryRows(ctx, tx, scanLinkChoice, `
 			SELECT l.id, l.label
 			FROM links l
 			WHERE EXISTS (
@@ -271,23 +261,30 @@ func (s *Store) FindVideoLinks(ctx context.Context, limit int) ([]LinkChoice, er
 				WHERE lu.link_id = l.id)
 			ORDER BY l.created_at DESC, l.id DESC
 			LIMIT ?`, limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var c LinkChoice
-			if err := rows.Scan(&c.ID, &c.Label); err != nil {
-				return err
-			}
-			out = append(out, c)
-		}
-		return rows.Err()
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: find the links of videos: %w", err)
 	}
 	return out, nil
+}
+
+func scanLinkChoice(r rowScanner) (LinkChoice, error) {
+	var c LinkChoice
+	err := r.Scan(&c.ID, &c.Label)
+	return c, err
+}
+
+// videoLink is a video and the link it came through.
+type videoLink struct {
+	videoID string
+	link    LinkChoice
+}
+
+func scanVideoLink(r rowScanner) (videoLink, error) {
+	var v videoLink
+	err := r.Scan(&v.videoID, &v.link.ID, &v.link.Label)
+	return v, err
 }
 
 // FindLinksOfVideos returns, for each of the videos that came through a
@@ -298,29 +295,20 @@ func (s *Store) FindLinksOfVideos(ctx context.Context, videoIDs []string) (map[s
 	if len(videoIDs) == 0 {
 		return out, nil
 	}
-	list, err := json.Marshal(videoIDs)
-	if err != nil {
-		return nil, err
-	}
-	err = s.inRead(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `
-			SELECT lu.video_id, l.id, l.label
-			FROM link_uploads lu
-			JOIN links l ON l.id = lu.link_id
-			WHERE lu.video_id IN (SELECT value FROM json_each(?))`, string(list))
+	err := s.inRead(ctx, func(tx *txn) error {
+		inIDs, list, err := tx.d.inStrings("lu.video_id", videoIDs)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			var c LinkChoice
-			if err := rows.Scan(&id, &c.ID, &c.Label); err != nil {
-				return err
-			}
-			out[id] = c
+		links, err := queryRows(ctx, tx, scanVideoLink, `
+			SELECT lu.video_id, l.id, l.label
+			FROM link_uploads lu
+			JOIN links l ON l.id = lu.link_id
+			WHERE `+inIDs, list)
+		for _, l := range links {
+			out[l.videoID] = l.link
 		}
-		return rows.Err()
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: find the links of videos: %w", err)

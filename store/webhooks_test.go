@@ -3,7 +3,9 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -77,7 +79,7 @@ func TestWebhookEndpoints(t *testing.T) {
 	if _, err := st.FindWebhookEndpoint(ctx, a.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("FindWebhookEndpoint after delete: %v", err)
 	}
-	due, err := st.FindDueWebhookDeliveries(ctx, 10)
+	due, err := st.ClaimDueWebhookDeliveries(ctx, 10, claim)
 	if err != nil || len(due) != 0 {
 		t.Errorf("due after deleting the endpoint=%d, %v", len(due), err)
 	}
@@ -118,7 +120,10 @@ func TestEnqueueWebhookEventNotices(t *testing.T) {
 	}
 }
 
-func TestFindDueWebhookDeliveriesTakesTheHeadOfEachKey(t *testing.T) {
+// claim is how long the tests' claims on deliveries last.
+const claim = 10 * time.Minute
+
+func TestClaimDueWebhookDeliveriesTakesTheHeadOfEachKey(t *testing.T) {
 	ctx := context.Background()
 	clk := storetest.NewClock()
 	st := storetest.OpenWithClock(t, clk)
@@ -128,7 +133,7 @@ func TestFindDueWebhookDeliveriesTakesTheHeadOfEachKey(t *testing.T) {
 	mustEnqueue(t, st, store.WebhookEvent{Type: "upload.completed", OrderKey: "video:1"})
 	mustEnqueue(t, st, store.WebhookEvent{Type: "upload.started", OrderKey: "video:2"})
 
-	due, err := st.FindDueWebhookDeliveries(ctx, 10)
+	due, err := st.ClaimDueWebhookDeliveries(ctx, 10, claim)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,24 +143,37 @@ func TestFindDueWebhookDeliveriesTakesTheHeadOfEachKey(t *testing.T) {
 	}
 	want := []string{"wa/video:1/upload.started", "wb/video:1/upload.completed", "wa/video:2/upload.started"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Errorf("due=%v, want=%v", got, want)
+		t.Fatalf("due=%v, want=%v", got, want)
 	}
 	if due[0].Secret == "" || string(due[0].Payload) != `{"ok":true}` {
 		t.Errorf("due[0]=%+v", due[0])
 	}
+	if !due[0].NextAttemptAt.Equal(clk.Now()) || !due[0].ClaimedUntil.Equal(clk.Now().Add(claim)) {
+		t.Errorf("due[0] next=%v claimed until=%v, want now and now+claim", due[0].NextAttemptAt, due[0].ClaimedUntil)
+	}
+	// Claimed, none is due to anyone else.
+	if again, err := st.ClaimDueWebhookDeliveries(ctx, 10, claim); err != nil || len(again) != 0 {
+		t.Errorf("claimed again=%d, %v; want none", len(again), err)
+	}
 
-	// The head fails and is retried later: its follower stays behind.
+	// The head fails and is retried later; the two others are given back
+	// untried (their worker stopping): the head's follower stays behind.
 	later := clk.Now().Add(time.Minute)
 	rec := store.WebhookAttemptResult{WebhookAttempt: store.WebhookAttempt{DeliveryID: due[0].ID, At: clk.Now(), Status: 500}, NextAttemptAt: &later}
 	if err := st.RecordWebhookAttempt(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
-	due, _ = st.FindDueWebhookDeliveries(ctx, 10)
-	if len(due) != 2 {
-		t.Errorf("due while the head waits=%d, want 2 (b's and video 2)", len(due))
+	for _, d := range due[1:] {
+		if err := st.ReleaseWebhookDelivery(ctx, d); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if next, ok, err := st.NextWebhookAttempt(ctx); err != nil || !ok || !next.Equal(clk.Now()) {
 		t.Errorf("NextWebhookAttempt=%v, %v, %v", next, ok, err)
+	}
+	due, _ = st.ClaimDueWebhookDeliveries(ctx, 10, claim)
+	if len(due) != 2 {
+		t.Errorf("due while the head waits=%d, want 2 (b's and video 2)", len(due))
 	}
 	// Given up, it lets the follower go.
 	rec = store.WebhookAttemptResult{WebhookAttempt: store.WebhookAttempt{DeliveryID: rec.DeliveryID, At: clk.Now(), Error: "gone"}}
@@ -165,15 +183,92 @@ func TestFindDueWebhookDeliveriesTakesTheHeadOfEachKey(t *testing.T) {
 	if err := st.RecordWebhookAttempt(ctx, rec); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("recording on a finished delivery: %v, want ErrNotFound", err)
 	}
-	due, _ = st.FindDueWebhookDeliveries(ctx, 10)
+	due, _ = st.ClaimDueWebhookDeliveries(ctx, 10, claim)
 	found := false
 	for _, d := range due {
 		found = found || d.EndpointID == a.ID && d.EventType == "upload.completed"
 	}
-	if !found {
-		t.Errorf("the follower is not due after the head was given up: %+v", due)
+	if !found || len(due) != 1 {
+		t.Errorf("claimed %+v, want the follower alone after the head was given up", due)
 	}
 	_ = b
+}
+
+// A claim whose worker died lapses: the delivery is due again when it
+// ends, and a release that comes after it changes nothing.
+func TestWebhookClaimLapses(t *testing.T) {
+	ctx := context.Background()
+	clk := storetest.NewClock()
+	st := storetest.OpenWithClock(t, clk)
+	mustEndpoint(t, st, "https://a.example/hook", "upload.started")
+	mustEnqueue(t, st, store.WebhookEvent{Type: "upload.started", OrderKey: "video:1"})
+	first, err := st.ClaimDueWebhookDeliveries(ctx, 10, claim)
+	if err != nil || len(first) != 1 {
+		t.Fatalf("claimed %d, %v; want 1", len(first), err)
+	}
+	clk.Advance(claim - time.Millisecond)
+	if due, _ := st.ClaimDueWebhookDeliveries(ctx, 10, claim); len(due) != 0 {
+		t.Errorf("claimed %d before the first claim lapsed, want 0", len(due))
+	}
+	clk.Advance(time.Millisecond)
+	second, err := st.ClaimDueWebhookDeliveries(ctx, 10, claim)
+	if err != nil || len(second) != 1 || second[0].ID != first[0].ID {
+		t.Fatalf("claimed %+v, %v after the claim lapsed; want the delivery again", second, err)
+	}
+	// The first worker's late release must not undo the second claim.
+	if err := st.ReleaseWebhookDelivery(ctx, first[0]); err != nil {
+		t.Fatal(err)
+	}
+	if due, _ := st.ClaimDueWebhookDeliveries(ctx, 10, claim); len(due) != 0 {
+		t.Errorf("claimed %d after a stale release, want 0", len(due))
+	}
+}
+
+// Workers sharing the database (instances of uplink, here two stores on
+// one database) claiming at the same time take each delivery once.
+func TestWebhookClaimsAreExclusive(t *testing.T) {
+	ctx := context.Background()
+	clk := storetest.NewClock()
+	dsn := storetest.NewDSN(t)
+	stores := []*store.Store{storetest.OpenDSN(t, dsn, clk), storetest.OpenDSN(t, dsn, clk)}
+	mustEndpoint(t, stores[0], "https://a.example/hook", "upload.started")
+	const events = 60
+	for i := range events {
+		mustEnqueue(t, stores[0], store.WebhookEvent{Type: "upload.started", OrderKey: fmt.Sprintf("video:%d", i)})
+	}
+	var (
+		mu      sync.Mutex
+		claimed = map[int64]int{}
+		wg      sync.WaitGroup
+	)
+	for w := range 6 {
+		wg.Go(func() {
+			for {
+				due, err := stores[w%2].ClaimDueWebhookDeliveries(ctx, 4, claim)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(due) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, d := range due {
+					claimed[d.ID]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(claimed) != events {
+		t.Errorf("claimed %d deliveries, want %d", len(claimed), events)
+	}
+	for id, n := range claimed {
+		if n != 1 {
+			t.Errorf("delivery %d claimed %d times", id, n)
+		}
+	}
 }
 
 func TestRecordWebhookAttemptClipsTheError(t *testing.T) {
@@ -181,7 +276,7 @@ func TestRecordWebhookAttemptClipsTheError(t *testing.T) {
 	st := storetest.Open(t)
 	ep := mustEndpoint(t, st, "https://a.example/hook", "upload.started")
 	mustEnqueue(t, st, store.WebhookEvent{Type: "upload.started", OrderKey: "video:1"})
-	due, _ := st.FindDueWebhookDeliveries(ctx, 1)
+	due, _ := st.ClaimDueWebhookDeliveries(ctx, 1, claim)
 	long := strings.Repeat("é", 700) // 1400 bytes.
 	next := st.Now().Add(time.Minute)
 	err := st.RecordWebhookAttempt(ctx, store.WebhookAttemptResult{
@@ -211,7 +306,7 @@ func TestPruneWebhookDeliveries(t *testing.T) {
 	ep := mustEndpoint(t, st, "https://a.example/hook", "upload.started")
 	mustEnqueue(t, st, store.WebhookEvent{Type: "upload.started", OrderKey: "video:1"})
 	mustEnqueue(t, st, store.WebhookEvent{Type: "upload.started", OrderKey: "video:2"})
-	due, _ := st.FindDueWebhookDeliveries(ctx, 10)
+	due, _ := st.ClaimDueWebhookDeliveries(ctx, 10, claim)
 	if err := st.RecordWebhookAttempt(ctx, store.WebhookAttemptResult{
 		WebhookAttempt: store.WebhookAttempt{DeliveryID: due[0].ID, At: clk.Now(), Status: 200}, Delivered: true,
 	}); err != nil {

@@ -6,7 +6,6 @@ package web_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -14,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/uplink-video/uplink/store"
+	"github.com/uplink-video/uplink/store/storetest"
 	"github.com/uplink-video/uplink/web/links"
 )
 
@@ -68,11 +68,7 @@ func TestEmbedSkipsTamperedOrigins(t *testing.T) {
 	a := newAnonymousApp(t)
 	ok := seedLink(t, a, links.Spec{EmbedOrigins: []string{"https://a.example"}})
 	bad := seedLink(t, a, links.Spec{EmbedOrigins: []string{"https://a.example"}})
-	db, err := sql.Open("sqlite", "file:"+a.DBPath+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := storetest.RawDB(t, a.DSN)
 	tampered := []string{
 		"https://a.example;script-src *",
 		"https://b.example, https://evil.example",
@@ -90,7 +86,7 @@ func TestEmbedSkipsTamperedOrigins(t *testing.T) {
 		{ok.ID, tampered},
 		{bad.ID, tampered[:5]},
 	} {
-		if _, err := db.Exec(`UPDATE links SET embed_origins = ? WHERE id = ?`, strings.Join(r.origins, "\n"), r.id); err != nil {
+		if _, err := db.Exec(`UPDATE links SET embed_origins = $1 WHERE id = $2`, strings.Join(r.origins, "\n"), r.id); err != nil {
 			t.Fatal(err)
 		}
 	}

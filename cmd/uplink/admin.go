@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/uplink-video/uplink/store"
 	"github.com/uplink-video/uplink/web/account"
@@ -35,6 +34,7 @@ func admin(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	fs := newFlagSet("admin "+sub, adminUsage, getenv, stderr)
 	data := fs.String("data", "UPLINK_DATA", "./data", "uplink's data directory")
+	database := addDatabaseFlag(fs)
 	email := fs.String("email", "", "", "the account's email address")
 	password := fs.String("password", "", "", "the new password, at least 12 characters (default: generate one)")
 	if err := fs.parse(args[1:]); err != nil {
@@ -51,18 +51,22 @@ func admin(ctx context.Context, args []string, getenv func(string) string, stdou
 			return err
 		}
 	}
-	dbPath := filepath.Join(*data, "uplink.db")
+	if err := checkDatabase(*database); err != nil {
+		return err
+	}
 	if sub == "create" {
 		if err := account.CheckEmail(*email); err != nil {
 			return err
 		}
-		if err := os.MkdirAll(*data, 0o750); err != nil {
-			return fmt.Errorf("create data directory: %w", err)
+		if *database == "" {
+			if err := os.MkdirAll(*data, 0o750); err != nil {
+				return fmt.Errorf("create data directory: %w", err)
+			}
 		}
-	} else if _, err := os.Stat(dbPath); err != nil {
-		return fmt.Errorf("no uplink database in %s (set --data or $UPLINK_DATA)", *data)
+	} else if err := checkDatabaseExists(*data, *database); err != nil {
+		return err
 	}
-	st, err := store.Open(ctx, dbPath)
+	st, err := store.Open(ctx, databaseDSN(*data, *database))
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"text/tabwriter"
 	"time"
 
@@ -36,6 +35,7 @@ func apikey(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	fs := newFlagSet("apikey "+sub, apikeyUsage, getenv, stderr)
 	data := fs.String("data", "UPLINK_DATA", "./data", "uplink's data directory")
+	database := addDatabaseFlag(fs)
 	name := new(string)
 	if sub == "create" {
 		name = fs.String("name", "", "", "a name for the key, to recognise it later")
@@ -53,17 +53,21 @@ func apikey(ctx context.Context, args []string, getenv func(string) string, stdo
 	case sub != "revoke" && fs.NArg() > 0:
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	dbPath := filepath.Join(*data, "uplink.db")
+	if err := checkDatabase(*database); err != nil {
+		return err
+	}
 	if sub == "create" {
-		if err := os.MkdirAll(*data, 0o750); err != nil {
-			return fmt.Errorf("create data directory: %w", err)
+		if *database == "" {
+			if err := os.MkdirAll(*data, 0o750); err != nil {
+				return fmt.Errorf("create data directory: %w", err)
+			}
 		}
-	} else if _, err := os.Stat(dbPath); err != nil {
+	} else if err := checkDatabaseExists(*data, *database); err != nil {
 		// Listing or revoking must not create a database: the next
 		// "uplink serve" would then not know the directory is new.
-		return fmt.Errorf("no uplink database in %s (set --data or $UPLINK_DATA)", *data)
+		return err
 	}
-	st, err := store.Open(ctx, dbPath)
+	st, err := store.Open(ctx, databaseDSN(*data, *database))
 	if err != nil {
 		return err
 	}

@@ -103,6 +103,16 @@ func TestParseServe(t *testing.T) {
 			env:         map[string]string{"UPLINK_ADDR": ""},
 			want:        func(c *serveConfig) {},
 		},
+		{
+			description: "a PostgreSQL database",
+			args:        []string{"--database", "postgres://uplink@db.internal/uplink"},
+			want:        func(c *serveConfig) { c.database = "postgres://uplink@db.internal/uplink" },
+		},
+		{
+			description: "a PostgreSQL database from the environment",
+			env:         map[string]string{"UPLINK_DATABASE": "postgresql://uplink:pw@db.internal:5432/uplink?sslmode=require"},
+			want:        func(c *serveConfig) { c.database = "postgresql://uplink:pw@db.internal:5432/uplink?sslmode=require" },
+		},
 	} {
 		t.Run(tt.description, func(t *testing.T) {
 			got, err := parseServe(tt.args, envFunc(tt.env), io.Discard)
@@ -115,7 +125,7 @@ func TestParseServe(t *testing.T) {
 				got.tlsCert != want.tlsCert || got.tlsKey != want.tlsKey || got.apiKey != want.apiKey ||
 				got.lease != want.lease || got.shutdown != want.shutdown || !slices.Equal(got.corsOrigins, want.corsOrigins) ||
 				got.readHeader != want.readHeader || got.readIdle != want.readIdle || got.metricsAddr != want.metricsAddr ||
-				got.webhookPrivate != want.webhookPrivate {
+				got.webhookPrivate != want.webhookPrivate || got.database != want.database {
 				t.Errorf("config=%+v, want=%+v", got, want)
 			}
 		})
@@ -229,6 +239,11 @@ func TestParseServeRejects(t *testing.T) {
 			args:        []string{"now"},
 			wantInError: []string{`"now"`},
 		},
+		{
+			description: "a database that is not PostgreSQL",
+			env:         map[string]string{"UPLINK_DATABASE": "mysql://uplink:secret@db/uplink"},
+			wantInError: []string{"--database", "postgres://"},
+		},
 	} {
 		t.Run(tt.description, func(t *testing.T) {
 			_, err := parseServe(tt.args, envFunc(tt.env), io.Discard)
@@ -239,6 +254,10 @@ func TestParseServeRejects(t *testing.T) {
 				if !strings.Contains(err.Error(), s) {
 					t.Errorf("error=%q, want it to contain %q", err, s)
 				}
+			}
+			// A database URL may hold a password: it is never repeated.
+			if strings.Contains(err.Error(), "secret") {
+				t.Errorf("error=%q repeats the database URL", err)
 			}
 		})
 	}
@@ -301,11 +320,12 @@ var serveSettings = []struct{ flag, env string }{
 	{"s3-equal-part-size", "UPLINK_S3_EQUAL_PART_SIZE"},
 	{"smtp-url", "UPLINK_SMTP_URL"},
 	{"smtp-from", "UPLINK_SMTP_FROM"},
+	{"database", "UPLINK_DATABASE"},
 }
 
 func TestHelpListsEveryFlag(t *testing.T) {
 	secret := "do-not-print-this-secret-0123456789"
-	env := map[string]string{"UPLINK_API_KEY": secret, "UPLINK_ADDR": "10.9.8.7:1"}
+	env := map[string]string{"UPLINK_API_KEY": secret, "UPLINK_ADDR": "10.9.8.7:1", "UPLINK_DATABASE": "postgres://u:" + secret + "@db/u"}
 	for _, tt := range []struct {
 		description string
 		args        []string

@@ -55,6 +55,9 @@ const (
 type diskEnv struct {
 	url     string
 	dataDir string
+	// database is the server's database: the SQLite file in dataDir, or
+	// a PostgreSQL URL (webtest on PostgreSQL).
+	database string
 	// fill leaves room bytes of free space (room is a hint the fake
 	// ignores: it always fails part way through a part); unfill gives the
 	// space back.
@@ -98,7 +101,7 @@ func tmpfsEnv(t *testing.T) *diskEnv {
 	srv := startServer(t, &http.Client{}, []string{"UPLINK_API_KEY=" + diskAPIKey},
 		"--addr", "127.0.0.1:0", "--data", dataDir, "--chunk-size", "5MiB")
 	return &diskEnv{
-		url: srv.URL, dataDir: dataDir, free: disk.free, real: true,
+		url: srv.URL, dataDir: dataDir, database: filepath.Join(dataDir, "uplink.db"), free: disk.free, real: true,
 		fill: disk.fill, unfill: disk.unfill,
 		newLink: func(t *testing.T) string {
 			stdout, stderr, code := runBinary(t, nil, "link", "create", "--label", "Full disk",
@@ -184,7 +187,7 @@ func fakeFullEnv(t *testing.T) *diskEnv {
 		webtest.WithBlobs(func(d *blob.Dir) blob.Store { return enospcBlobs{Store: d, full: &full} }))
 	base, dataDir, deps := w.URL, w.Dir, w.Deps
 	return &diskEnv{
-		url: base, dataDir: dataDir,
+		url: base, dataDir: dataDir, database: w.DSN,
 		fill:   func(*testing.T, int64) { full.Store(true) },
 		unfill: func(*testing.T) { full.Store(false) },
 		free:   func(*testing.T) int64 { return -1 },
@@ -412,7 +415,7 @@ func diskCheckRemoved(t *testing.T, env *diskEnv, files map[string]int64, freeBe
 func diskCheckHeld(t *testing.T, env *diskEnv, videoID string, data []byte, n int) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(env.dataDir, "uplink.db"))
+	st, err := store.Open(ctx, env.database)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -33,6 +32,7 @@ Mints and manages upload links. "create" prints the link's URL, built from
 // by "serve" and "link".
 type backendFlags struct {
 	dataDir     *string
+	database    *string
 	publicURL   *string
 	addr        *string
 	upstreamURL *string
@@ -45,6 +45,7 @@ type backendFlags struct {
 func addBackendFlags(fs *flagSet) backendFlags {
 	return backendFlags{
 		dataDir:     fs.String("data", "UPLINK_DATA", "./data", "directory for the database and uploaded files"),
+		database:    addDatabaseFlag(fs),
 		publicURL:   fs.String("public-url", "UPLINK_PUBLIC_URL", "", "URL at which clients reach uplink, used in every absolute URL it hands out (default: http(s)://<addr>, with localhost for a wildcard host such as 0.0.0.0)"),
 		addr:        fs.String("addr", "UPLINK_ADDR", "127.0.0.1:8080", "address to listen on (host:port)"),
 		upstreamURL: fs.String("upstream-url", "UPLINK_UPSTREAM_URL", "", "send links' uploads to this api.video-compatible host (https://ws.api.video, or another uplink) instead of this server's own token endpoint"),
@@ -58,6 +59,7 @@ func addBackendFlags(fs *flagSet) backendFlags {
 // backendConfig is the validated form of backendFlags.
 type backendConfig struct {
 	dataDir     string
+	database    string // A PostgreSQL URL, or "" for the SQLite file in dataDir.
 	publicURL   string // "" until known: serve derives it from the listener.
 	upstreamURL string
 	upstreamKey string
@@ -67,9 +69,12 @@ type backendConfig struct {
 }
 
 func (b backendFlags) config(scheme string) (backendConfig, error) {
-	c := backendConfig{dataDir: *b.dataDir, upstreamURL: strings.TrimRight(*b.upstreamURL, "/"), upstreamKey: *b.upstreamKey, lease: *b.lease}
+	c := backendConfig{dataDir: *b.dataDir, database: *b.database, upstreamURL: strings.TrimRight(*b.upstreamURL, "/"), upstreamKey: *b.upstreamKey, lease: *b.lease}
 	if c.dataDir == "" {
 		return c, errors.New("--data must not be empty")
+	}
+	if err := checkDatabase(c.database); err != nil {
+		return c, err
 	}
 	size, err := parseSize(*b.chunkSize)
 	if err != nil || size < 5<<20 || size > 128<<20 {
@@ -182,8 +187,8 @@ func link(ctx context.Context, args []string, getenv func(string) string, stdout
 		if err := os.MkdirAll(cfg.dataDir, 0o750); err != nil {
 			return fmt.Errorf("create data directory: %w", err)
 		}
-	} else if _, err := os.Stat(filepath.Join(cfg.dataDir, "uplink.db")); err != nil {
-		return fmt.Errorf("no uplink database in %s (set --data or $UPLINK_DATA)", cfg.dataDir)
+	} else if err := checkDatabaseExists(cfg.dataDir, cfg.database); err != nil {
+		return err
 	}
 
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))

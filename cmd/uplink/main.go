@@ -17,7 +17,7 @@ import (
 )
 
 const usage = `uplink hands out delegated upload links for video, and serves the
-api.video upload-token API on SQLite and local disk.
+api.video upload-token API on SQLite (or PostgreSQL) and local disk.
 
 Usage:
   uplink serve [flags]                  run the server
@@ -30,11 +30,12 @@ Usage:
   uplink link create --label LABEL      mint an upload link and print its URL
   uplink link list                      list upload links
   uplink link revoke ID                 revoke an upload link
-  uplink backup --to FILE               copy the database while uplink runs
+  uplink backup --to FILE               copy the SQLite database while uplink runs
   uplink healthcheck                    exit 0 if the local uplink is ready
   uplink version                        print the version
 
-The apikey, admin and link commands take --data DIR [$UPLINK_DATA] like serve.
+The apikey, admin and link commands take --data DIR [$UPLINK_DATA] and
+--database URL [$UPLINK_DATABASE] like serve.
 Run "uplink <command> --help" for a command's flags.
 `
 

@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/uplink-video/uplink/store/storetest"
 )
 
 // These helpers run uplink two ways: in-process through run, the seam that
@@ -37,8 +39,11 @@ var (
 	buildErr  error
 )
 
+// TestMain runs the tests, with a PostgreSQL server for
+// TestServeOnPostgres when the environment asks for one
+// (storetest.EnvPostgres); the other tests run on SQLite files.
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := storetest.Main(m)
 	if buildDir != "" {
 		os.RemoveAll(buildDir)
 	}

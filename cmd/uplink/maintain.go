@@ -17,8 +17,26 @@ func (m *Main) maintain(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		m.maintainOnce(ctx)
+		m.maintainLocked(ctx)
 	}
+}
+
+// maintainLocked runs the cleanup job unless another instance sharing the
+// database is running it: a pass at a time is enough, and two would
+// reclaim the same uploads and count them twice. The lock is always
+// granted on SQLite.
+func (m *Main) maintainLocked(ctx context.Context) {
+	release, ok, err := m.store.TryLock(ctx, "cleanup")
+	switch {
+	case err != nil:
+		m.log.Error("taking the cleanup lock", "err", err)
+		return
+	case !ok:
+		m.log.Debug("another instance is cleaning up; skipping this pass")
+		return
+	}
+	defer release()
+	m.maintainOnce(ctx)
 }
 
 // maintainOnce is one run of the cleanup job: it reclaims abandoned

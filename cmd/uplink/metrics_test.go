@@ -154,7 +154,7 @@ func TestMaintainOnce(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	clk := storetest.NewClock()
-	st := storetest.OpenFile(t, filepath.Join(dir, "uplink.db"), clk)
+	st := storetest.OpenDSN(t, filepath.Join(dir, "uplink.db"), clk)
 	blobs, err := blob.NewDir(filepath.Join(dir, "blobs"))
 	if err != nil {
 		t.Fatal(err)

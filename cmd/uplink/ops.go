@@ -17,17 +17,30 @@ import (
 
 const backupUsage = `uplink backup --to FILE [--data DIR]
 
-Writes a consistent copy of uplink's database to FILE, while uplink runs.
-Uploaded files are not in it: back up the data directory's blobs/ folder
-alongside (see the README).`
+Writes a consistent copy of uplink's SQLite database to FILE, while uplink
+runs. Uploaded files are not in it: back up the data directory's blobs/
+folder alongside (see the README). A PostgreSQL database (--database) is
+backed up with PostgreSQL's own tools (pg_dump), not with this command.`
+
+// postgresBackupAdvice is what uplink backup says of a PostgreSQL
+// database, which it does not copy.
+const postgresBackupAdvice = `uplink backup copies a SQLite database, and this uplink keeps its metadata in PostgreSQL (--database, $UPLINK_DATABASE).
+Back it up with PostgreSQL's own tools while uplink runs, for example:
+    pg_dump --format=custom --file=uplink.dump "$UPLINK_DATABASE"
+(restore with pg_restore), or with continuous archiving (pg_basebackup and WAL archiving).
+Either covers the metadata only: the uploaded files are in the blob store (the data directory's blobs/ folder, or the bucket of --blobs); back that up alongside.`
 
 // backup copies the database while uplink may be running.
 func backup(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("backup", backupUsage, getenv, stderr)
 	data := fs.String("data", "UPLINK_DATA", "./data", "uplink's data directory")
+	database := addDatabaseFlag(fs)
 	to := fs.String("to", "", "", "the file to write the copy to; it must not exist")
 	if err := fs.parse(args); err != nil {
 		return err
+	}
+	if *database != "" {
+		return errors.New(postgresBackupAdvice)
 	}
 	if *to == "" {
 		return errors.New("backup needs --to FILE")

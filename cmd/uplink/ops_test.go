@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -56,5 +57,25 @@ func TestHealthcheck(t *testing.T) {
 	srv.stop(t)
 	if _, stderr, code := runBinary(t, nil, "healthcheck", "--addr", u.Host); code != 1 || !strings.Contains(stderr, "not reachable") {
 		t.Errorf("healthcheck of a stopped server: exit %d, stderr %q; want 1 and \"not reachable\"", code, stderr)
+	}
+}
+
+// TestBackupRefusesPostgres: uplink backup copies SQLite only, and for a
+// PostgreSQL database says what to use instead and what it covers,
+// without connecting to it.
+func TestBackupRefusesPostgres(t *testing.T) {
+	to := filepath.Join(t.TempDir(), "copy.db")
+	_, stderr, code := runInProcess(t, map[string]string{"UPLINK_DATABASE": "postgres://uplink@127.0.0.1:1/uplink"},
+		"backup", "--to", to, "--data", t.TempDir())
+	if code != 1 {
+		t.Errorf("exit code=%d, want 1", code)
+	}
+	for _, want := range []string{"pg_dump", "metadata only", "blobs/"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr=%q, want it to mention %q", stderr, want)
+		}
+	}
+	if _, err := os.Stat(to); err == nil {
+		t.Errorf("%s was written", to)
 	}
 }

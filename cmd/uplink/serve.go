@@ -74,6 +74,9 @@ func printWelcome(out io.Writer, cfg serveConfig, listenURL string, fresh bool, 
 	fmt.Fprintf(w, "  dashboard: %s/admin\n", cfg.publicURL)
 	fmt.Fprintf(w, "  API base URL for api.video SDKs: %s\n", cfg.publicURL)
 	fmt.Fprintf(w, "  data directory: %s\n", cfg.dataDir)
+	if cfg.database != "" {
+		fmt.Fprintf(w, "  database: PostgreSQL (--database)\n")
+	}
 	if cfg.metricsAddr != "" {
 		fmt.Fprintf(w, "  metrics, without authentication: http://%s/metrics\n", cfg.metricsAddr)
 	}
@@ -86,7 +89,11 @@ func printWelcome(out io.Writer, cfg serveConfig, listenURL string, fresh bool, 
 		fmt.Fprintf(w, "\nSign in at %s/admin as %s with the password from UPLINK_ADMIN_PASSWORD.\n", cfg.publicURL, first.email)
 	}
 	if fresh {
-		fmt.Fprintf(w, "\nThis is a new data directory. Next steps:\n")
+		if cfg.database != "" {
+			fmt.Fprintf(w, "\nThis is a new database. Next steps (with UPLINK_DATABASE set as for serve):\n")
+		} else {
+			fmt.Fprintf(w, "\nThis is a new data directory. Next steps:\n")
+		}
 		fmt.Fprintf(w, "  - Sign in at %s/admin and create a link. Send it to whoever has the video:\n", cfg.publicURL)
 		fmt.Fprintf(w, "    they upload in their browser, without an account, and the video shows up in the dashboard.\n")
 		fmt.Fprintf(w, "  - For scripts and api.video SDKs, with the API base URL above:\n")

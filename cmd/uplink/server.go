@@ -141,10 +141,17 @@ func (m *Main) buildServices() {
 	m.processing = m.newProcessing()
 	m.metrics.WatchJobs(m.store.CountJobs)
 	// The webhooks, processing and email hear about completed uploads.
-	m.ingest = ingest.New(m.store, m.blobs, ingest.Config{
+	cfg := ingest.Config{
 		Lease: m.cfg.lease, Logger: m.log, Hooks: m.hooks, Events: ingest.Fanout{m.webhooks, m.processing, m.notify},
 		Metrics: m.metrics.Uploads(metrics.KindAPI), LinkMetrics: m.metrics.Uploads(metrics.KindLink),
-	})
+	}
+	if m.store.Postgres() {
+		// Other instances may share the database: the parts being
+		// received are claimed in it, and a start does not take their
+		// uploads in progress for its own crash's debris.
+		cfg.Claims, cfg.Shared = ingest.NewStoreClaims(m.store), true
+	}
+	m.ingest = ingest.New(m.store, m.blobs, cfg)
 }
 
 // recover finishes or reclaims what a crash left, before any request is
@@ -157,11 +164,15 @@ func (m *Main) recover(ctx context.Context) error {
 	m.log.Info("recovered uploads", "abandoned", report.Abandoned, "orphans", report.Orphans,
 		"finished", report.Finished, "missing", report.Missing, "repaired", report.Repaired)
 	// A SQLite database has one process, so every running job is one
-	// this process's stop or crash interrupted: it runs again.
-	if n, err := m.processing.Recover(ctx); err != nil {
-		return fmt.Errorf("recover processing jobs: %w", err)
-	} else if n > 0 {
-		m.log.Info("queued again the processing jobs a stop interrupted", "jobs", n)
+	// this process's stop or crash interrupted: it runs again. Other
+	// instances sharing a PostgreSQL database may be running theirs;
+	// the jobs of one that died are taken back when their claims lapse.
+	if !m.store.Postgres() {
+		if n, err := m.processing.Recover(ctx); err != nil {
+			return fmt.Errorf("recover processing jobs: %w", err)
+		} else if n > 0 {
+			m.log.Info("queued again the processing jobs a stop interrupted", "jobs", n)
+		}
 	}
 	m.cleanup.Removed("abandoned_upload", report.Abandoned)
 	m.cleanup.Removed("orphan_blob", report.Orphans)
@@ -170,7 +181,13 @@ func (m *Main) recover(ctx context.Context) error {
 		return err
 	}
 	// A SQLite database has one process, so every start still pending is
-	// one this process's crash interrupted.
+	// one this process's crash interrupted. Other instances sharing a
+	// PostgreSQL database may be starting uploads; the starts of one that
+	// died are released by the cleanup job when their short lease runs
+	// out.
+	if m.store.Postgres() {
+		return nil
+	}
 	n, err := m.links.SettleStarts(ctx, m.store.Now())
 	if err != nil {
 		return fmt.Errorf("settle link uploads: %w", err)

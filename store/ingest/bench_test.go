@@ -94,7 +94,7 @@ type benchUpload struct {
 }
 
 func newBenchUpload(b *testing.B, blobs blob.Store) *benchUpload {
-	st := storetest.OpenFile(b, filepath.Join(b.TempDir(), "uplink.db"), storetest.NewClock())
+	st := storetest.OpenDSN(b, storetest.NewDSN(b), storetest.NewClock())
 	tok, err := st.CreateUploadToken(context.Background(), 0)
 	if err != nil {
 		b.Fatal(err)

@@ -3,7 +3,6 @@ package ingest_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -23,7 +22,7 @@ func TestClaims(t *testing.T) {
 	}{
 		{"memory", func(t *testing.T, clock *storetest.Clock) ingest.Claims { return ingest.NewMemoryClaims(clock.Now) }},
 		{"store", func(t *testing.T, clock *storetest.Clock) ingest.Claims {
-			return ingest.NewStoreClaims(storetest.OpenFile(t, filepath.Join(t.TempDir(), "uplink.db"), clock))
+			return ingest.NewStoreClaims(storetest.OpenWithClock(t, clock))
 		}},
 	} {
 		t.Run(kind.name, func(t *testing.T) {

@@ -35,7 +35,7 @@ const partSize = ingest.MinPartSize
 type env struct {
 	t      *testing.T
 	clock  *storetest.Clock
-	dbPath string
+	dsn    string // The database: a SQLite file or a PostgreSQL URL.
 	store  *store.Store
 	dir    *blob.Dir
 	root   string // The blob directory.
@@ -81,8 +81,8 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		o(&cfg)
 	}
 	tmp := t.TempDir()
-	e := &env{t: t, clock: storetest.NewClock(), dbPath: filepath.Join(tmp, "uplink.db"), root: filepath.Join(tmp, "blobs"), lease: cfg.lease}
-	e.store = storetest.OpenFile(t, e.dbPath, e.clock)
+	e := &env{t: t, clock: storetest.NewClock(), dsn: storetest.NewDSN(t), root: filepath.Join(tmp, "blobs"), lease: cfg.lease}
+	e.store = storetest.OpenDSN(t, e.dsn, e.clock)
 	d, err := blob.NewDir(e.root)
 	if err != nil {
 		t.Fatalf("blob.NewDir: %v", err)

@@ -2,7 +2,6 @@ package ingest_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 	"github.com/uplink-video/uplink/store"
 	"github.com/uplink-video/uplink/store/blob"
 	"github.com/uplink-video/uplink/store/ingest"
+	"github.com/uplink-video/uplink/store/storetest"
 )
 
 // blobPath is where blob.Dir keeps an object; tests write there directly
@@ -343,7 +343,10 @@ func TestMisplacedPieceIsMovedToTheNamedVideo(t *testing.T) {
 // part yet), and a token upload whose source was named but never created
 // (only out-of-order pieces had arrived). Recover completes both, so that
 // their next parts are taken, and does nothing the second time.
+//
+// SQLite only: PostgreSQL's schema starts after 0007.
 func TestRecoverRepairsUploadsFromBeforeTheUpgrade(t *testing.T) {
+	storetest.SQLiteOnly(t)
 	ctx := context.Background()
 	e := newEnv(t)
 
@@ -367,12 +370,7 @@ func TestRecoverRepairsUploadsFromBeforeTheUpgrade(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite", e.dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec(`DELETE FROM uploads WHERE video_id = ?`, lu.VideoID); err != nil {
+	if _, err := storetest.RawDB(t, e.dsn).Exec(`DELETE FROM uploads WHERE video_id = ?`, lu.VideoID); err != nil {
 		t.Fatal(err)
 	}
 

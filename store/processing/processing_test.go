@@ -264,7 +264,7 @@ func TestRestartMidJob(t *testing.T) {
 	if err != nil || m.Preview == nil || m.Thumbnail == nil {
 		t.Fatalf("media %+v, %v: want a preview and a thumbnail", m, err)
 	}
-	due, err := a.Store.FindDueWebhookDeliveries(ctx, 100)
+	due, err := a.Store.ClaimDueWebhookDeliveries(ctx, 100, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}

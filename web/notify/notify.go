@@ -276,7 +276,11 @@ func (s *Service) Run(ctx context.Context) {
 // connection, and returns how many it attempted. Run calls it; tests call
 // it to step the queue with their own clock.
 func (s *Service) DeliverDue(ctx context.Context) (int, error) {
-	due, err := s.store.FindDueEmails(ctx, batchSize)
+	// The claim outlasts a slow batch (the connection, then each message
+	// at two Timeouts), so that no other instance sends the same message
+	// meanwhile. A message this process claimed and did not try, as it
+	// stopped, waits for the claim to lapse: 21 minutes by default.
+	due, err := s.store.ClaimDueEmails(ctx, batchSize, time.Duration(batchSize+1)*2*s.cfg.Timeout)
 	if err != nil || len(due) == 0 {
 		return 0, err
 	}

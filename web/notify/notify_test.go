@@ -40,7 +40,7 @@ func (e *env) reopen() {
 	if e.store != nil {
 		e.store.Close()
 	}
-	e.store = storetest.OpenFile(e.t, e.dbPath, e.clock)
+	e.store = storetest.OpenDSN(e.t, e.dbPath, e.clock)
 	host, port, _ := strings.Cut(e.smtp.addr, ":")
 	p, _ := strconv.Atoi(port)
 	e.svc = notify.New(e.store, notify.Config{

@@ -44,7 +44,7 @@ type stack struct {
 func newStack(t *testing.T) *stack {
 	t.Helper()
 	a := webtest.Start(t)
-	e := &env{t: t, clock: a.Clock, dbPath: a.DBPath, store: a.Store, svc: a.Webhooks}
+	e := &env{t: t, clock: a.Clock, dsn: a.DSN, store: a.Store, svc: a.Webhooks}
 	s := &stack{env: e, app: a, ingest: a.Ingest, links: a.Links}
 	s.ep = e.endpoint("https://hooks.example.com/uplink")
 	return s

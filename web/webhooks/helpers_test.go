@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -93,33 +92,33 @@ func (r *receiver) waitFor(t *testing.T, n int) []received {
 	return r.requests()
 }
 
-// env is a webhooks service on a real SQLite file, with a clock the test
-// moves.
+// env is a webhooks service on a real database (a SQLite file, or
+// PostgreSQL: storetest.Main), with a clock the test moves.
 type env struct {
-	t      *testing.T
-	clock  *storetest.Clock
-	dbPath string
-	store  *store.Store
-	svc    *webhooks.Service
-	cfg    webhooks.Config
+	t     *testing.T
+	clock *storetest.Clock
+	dsn   string
+	store *store.Store
+	svc   *webhooks.Service
+	cfg   webhooks.Config
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, clock: storetest.NewClock(), dbPath: filepath.Join(t.TempDir(), "uplink.db")}
+	e := &env{t: t, clock: storetest.NewClock(), dsn: storetest.NewDSN(t)}
 	// The receivers listen on loopback, which production refuses.
 	e.cfg = webhooks.Config{PublicURL: "http://uplink.test", AllowPrivateTargets: true, Timeout: 2 * time.Second}
 	e.reopen()
 	return e
 }
 
-// reopen closes the store and opens it again on the same file, with a new
+// reopen closes the store and opens it again on the same database, with a new
 // service, as a restart does.
 func (e *env) reopen() {
 	if e.store != nil {
 		e.store.Close()
 	}
-	e.store = storetest.OpenFile(e.t, e.dbPath, e.clock)
+	e.store = storetest.OpenDSN(e.t, e.dsn, e.clock)
 	e.svc = webhooks.New(e.store, e.cfg)
 }
 

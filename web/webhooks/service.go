@@ -26,6 +26,7 @@ type Service struct {
 	retryFor     time.Duration
 	poll         time.Duration
 	parallel     int
+	claimFor     time.Duration
 	keep         time.Duration
 	userAgent    string
 	log          *slog.Logger
@@ -70,6 +71,16 @@ const (
 	DefaultKeep         = 30 * 24 * time.Hour
 )
 
+// claimFor is how long a worker keeps the deliveries it claims before
+// another may send them: as long as the attempts of a whole batch take at
+// most, one after the other in parallel runs of their timeout, and a
+// minute to record them. A worker that dies holds its deliveries that
+// long.
+func claimFor(timeout time.Duration, parallel int) time.Duration {
+	rounds := (batchSize + parallel - 1) / parallel
+	return time.Duration(rounds)*timeout + time.Minute
+}
+
 // New returns a Service that keeps its queue in st. Call Run to deliver.
 func New(st *store.Store, cfg Config) *Service {
 	if cfg.Timeout <= 0 {
@@ -102,6 +113,7 @@ func New(st *store.Store, cfg Config) *Service {
 		retryFor:     cfg.RetryFor,
 		poll:         cfg.PollInterval,
 		parallel:     cfg.Parallel,
+		claimFor:     claimFor(cfg.Timeout, cfg.Parallel),
 		keep:         cfg.Keep,
 		userAgent:    ua,
 		log:          cfg.Logger,

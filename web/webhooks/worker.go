@@ -64,11 +64,13 @@ func (s *Service) Run(ctx context.Context) {
 	}
 }
 
-// DeliverDue makes one attempt at each delivery that is due now, a few at
-// a time, and returns how many it attempted. Run calls it; tests call it
-// to step the queue with their own clock.
+// DeliverDue claims the deliveries that are due now and makes one attempt
+// at each, a few at a time, and returns how many it claimed. Another
+// worker sharing the store (another instance of uplink) does not send
+// them meanwhile. Run calls it; tests call it to step the queue with
+// their own clock.
 func (s *Service) DeliverDue(ctx context.Context) (int, error) {
-	due, err := s.store.FindDueWebhookDeliveries(ctx, batchSize)
+	due, err := s.store.ClaimDueWebhookDeliveries(ctx, batchSize, s.claimFor)
 	if err != nil {
 		return 0, err
 	}
@@ -112,8 +114,9 @@ func (s *Service) attempt(ctx context.Context, d store.DueWebhookDelivery) error
 	a := store.WebhookAttempt{At: at}
 	if err != nil {
 		if ctx.Err() != nil {
-			// Stopping: the delivery stays due, with no attempt counted.
-			return nil
+			// Stopping: the delivery is due again, with no attempt
+			// counted.
+			return s.store.ReleaseWebhookDelivery(context.WithoutCancel(ctx), d)
 		}
 		a.Duration, a.Error = time.Since(start), transportError(err)
 		return s.record(ctx, d, a, false)

@@ -51,9 +51,11 @@ type App struct {
 	// Clock is the store's clock; it starts at storetest.Epoch (or at the
 	// time WithClockAt gives).
 	Clock *storetest.Clock
-	// Dir holds the database (DBPath) and the blobs (BlobDir, the root of
-	// Blobs), for tests that look at the files themselves.
-	Dir, DBPath, BlobDir string
+	// Dir holds the blobs (BlobDir, the root of Blobs), and the SQLite
+	// database DBPath, for tests that look at the files themselves. The
+	// database is DSN: DBPath, or a PostgreSQL URL when the tests of the
+	// package run on PostgreSQL (storetest.Main); DBPath is then empty.
+	Dir, DBPath, BlobDir, DSN string
 	// Deps are the dependencies the application was built with.
 	Deps web.Deps
 }
@@ -161,8 +163,14 @@ func Start(tb testing.TB, opts ...Option) *App {
 	if !cfg.start.IsZero() {
 		clk.Set(cfg.start)
 	}
-	a := &App{Dir: dir, DBPath: filepath.Join(dir, "uplink.db"), BlobDir: filepath.Join(dir, "blobs"), Clock: clk}
-	a.Store = storetest.OpenFile(tb, a.DBPath, clk)
+	a := &App{Dir: dir, BlobDir: filepath.Join(dir, "blobs"), Clock: clk}
+	if storetest.Postgres() {
+		a.DSN = storetest.NewDSN(tb)
+	} else {
+		a.DBPath = filepath.Join(dir, "uplink.db")
+		a.DSN = a.DBPath
+	}
+	a.Store = storetest.OpenDSN(tb, a.DSN, clk)
 	var err error
 	if a.Blobs, err = blob.NewDir(a.BlobDir); err != nil {
 		tb.Fatal(err)
