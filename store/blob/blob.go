@@ -51,6 +51,16 @@ type Objects interface {
 	// implementation whose multipart uploads are objects too (Dir) lists
 	// them here.
 	List(ctx context.Context, fn func(Info) error) error
+
+	// Discard removes whatever a writer of key left: the object, and any
+	// write of it that never ended, such as the multipart upload an
+	// object store makes of a Put of unknown length whose process died.
+	// It is for the debris of a dead writer, which the caller knows of
+	// (from its record of the write) long before the owner's cleanup of
+	// old debris would find it; the caller must know that nothing writes
+	// key any more. Discarding a key with nothing under it is not an
+	// error.
+	Discard(ctx context.Context, key string) error
 }
 
 // Multipart builds an object from numbered parts.

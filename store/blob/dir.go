@@ -235,6 +235,12 @@ func (d *Dir) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// Discard implements Objects. A write to a Dir, ended or not, is the
+// object's own file, which Delete removes.
+func (d *Dir) Discard(ctx context.Context, key string) error {
+	return d.Delete(ctx, key)
+}
+
 // List implements Objects. Files whose names are not valid keys (editor
 // backups, say) are skipped rather than reported.
 func (d *Dir) List(ctx context.Context, fn func(Info) error) error {

@@ -163,6 +163,7 @@ func (discardBlobs) Open(ctx context.Context, key string) (io.ReadSeekCloser, er
 }
 
 func (discardBlobs) Delete(ctx context.Context, key string) error             { return nil }
+func (discardBlobs) Discard(ctx context.Context, key string) error            { return nil }
 func (discardBlobs) List(ctx context.Context, fn func(blob.Info) error) error { return nil }
 func (discardBlobs) CreateMultipart(ctx context.Context, key string) (blob.Upload, error) {
 	return blob.Upload{Key: key, ID: key}, nil

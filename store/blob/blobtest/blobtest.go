@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) blob.Store) {
 	t.Run("PartOfUnknownLength", func(t *testing.T) { testPartOfUnknownLength(t, open(t)) })
 	t.Run("AbortAfterAdopt", func(t *testing.T) { testAbortAfterAdopt(t, open(t)) })
 	t.Run("UnfinishedUploadIsListed", func(t *testing.T) { testUnfinishedUploadIsListed(t, open(t)) })
+	t.Run("Discard", func(t *testing.T) { testDiscard(t, open(t)) })
 }
 
 // Payload returns n reproducible pseudo-random bytes.

@@ -297,6 +297,35 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return s.deleteObject(ctx, k)
 }
 
+// Discard implements blob.Objects: it aborts every unfinished multipart
+// upload of the key (a Put of unknown length in progress makes one, see
+// putStream), then deletes the object.
+func (s *Store) Discard(ctx context.Context, key string) error {
+	k, err := s.objectKey(key)
+	if err != nil {
+		return err
+	}
+	// The listing is by prefix, which longer keys may share: only the
+	// key's own uploads are aborted.
+	pages := s3.NewListMultipartUploadsPaginator(s.client, &s3.ListMultipartUploadsInput{Bucket: &s.bucket, Prefix: &k})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return wrapErr("list the uploads of", key, err)
+		}
+		for _, up := range page.Uploads {
+			if aws.ToString(up.Key) != k {
+				continue
+			}
+			_, err := s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &s.bucket, Key: &k, UploadId: up.UploadId})
+			if err != nil && !isNoSuchUpload(err) {
+				return wrapErr("abort an upload of", key, err)
+			}
+		}
+	}
+	return s.deleteObject(ctx, k)
+}
+
 // deleteObject deletes the object k; a missing one is not an error (S3
 // answers 204 to it anyway, but some servers answer 404).
 func (s *Store) deleteObject(ctx context.Context, k string) error {
