@@ -20,6 +20,11 @@ type PartClaim struct {
 	// renewal.
 	Received  int64
 	ExpiresAt time.Time
+	// AsideKey is the blob key of the object the claimant writes the
+	// part to if it cannot write it into the upload directly, or "". A
+	// lapsed claim's aside key is handed to whoever ends the claim, to
+	// discard what its dead claimant left there.
+	AsideKey string
 }
 
 // Errors of the part claims.
@@ -34,17 +39,19 @@ var (
 // ClaimPart records c unless a live claim holds the same part
 // (ErrPartClaimed), or the upload already holds maxPerUpload live claims or
 // its link maxPerLink (ErrTooManyClaims; 0 is no bound). Lapsed claims are
-// deleted on the way. The check and the insert are one write transaction,
-// so that however many requests for a part arrive at once, at whichever
-// process, one wins.
-func (s *Store) ClaimPart(ctx context.Context, c PartClaim, maxPerUpload, maxPerLink int) error {
+// deleted on the way, and the aside keys they held are returned (see
+// sweepClaims): the caller discards what their claimants left there. The
+// check and the insert are one write transaction, so that however many
+// requests for a part arrive at once, at whichever process, one wins.
+func (s *Store) ClaimPart(ctx context.Context, c PartClaim, maxPerUpload, maxPerLink int) (lapsed []string, err error) {
 	now := millis(s.Now())
-	err := s.inWrite(ctx, func(tx *txn) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM part_claims WHERE expires_at <= ?`, now); err != nil {
+	err = s.inWrite(ctx, func(tx *txn) error {
+		var err error
+		if lapsed, err = sweepClaims(ctx, tx, now); err != nil {
 			return err
 		}
 		var held, perUpload, perLink int
-		err := tx.QueryRowContext(ctx, `
+		err = tx.QueryRowContext(ctx, `
 			SELECT
 				(SELECT count(*) FROM part_claims WHERE video_id = ? AND seq = ?),
 				(SELECT count(*) FROM part_claims WHERE video_id = ?),
@@ -59,15 +66,53 @@ func (s *Store) ClaimPart(ctx context.Context, c PartClaim, maxPerUpload, maxPer
 			return ErrTooManyClaims
 		}
 		_, err = tx.ExecContext(ctx, `
-			INSERT INTO part_claims (video_id, seq, claim_id, link_id, size, received, expires_at)
-			VALUES (?, ?, ?, ?, ?, 0, ?)`,
-			c.VideoID, c.Seq, c.ClaimID, c.LinkID, c.Size, millis(c.ExpiresAt))
+			INSERT INTO part_claims (video_id, seq, claim_id, link_id, size, received, expires_at, aside_key)
+			VALUES (?, ?, ?, ?, ?, 0, ?, ?)`,
+			c.VideoID, c.Seq, c.ClaimID, c.LinkID, c.Size, millis(c.ExpiresAt), c.AsideKey)
 		return err
 	})
-	if err != nil && !errors.Is(err, ErrPartClaimed) && !errors.Is(err, ErrTooManyClaims) {
-		return fmt.Errorf("store: claim part %d of %s: %w", c.Seq, c.VideoID, err)
+	if err != nil {
+		// The transaction rolled back: no lapsed claim was deleted.
+		lapsed = nil
 	}
-	return err
+	if err != nil && !errors.Is(err, ErrPartClaimed) && !errors.Is(err, ErrTooManyClaims) {
+		return nil, fmt.Errorf("store: claim part %d of %s: %w", c.Seq, c.VideoID, err)
+	}
+	return lapsed, err
+}
+
+// SweepPartClaims deletes every lapsed claim and returns the aside keys
+// they held (see sweepClaims). The cleanup job calls it, so that a
+// claimant's debris is discarded even when nobody claims a part again.
+func (s *Store) SweepPartClaims(ctx context.Context) ([]string, error) {
+	var lapsed []string
+	err := s.inWrite(ctx, func(tx *txn) error {
+		var err error
+		lapsed, err = sweepClaims(ctx, tx, millis(s.Now()))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: end the lapsed part claims: %w", err)
+	}
+	return lapsed, nil
+}
+
+// sweepClaims deletes the claims lapsed at now and returns the aside keys
+// they held, but those a part of their upload records as its ETag: a
+// blob store that adopts an object as a part without copying it (blob.Dir,
+// s3store's equal-part mode) names the part by the object's key, and its
+// claimant may have died after recording the part and before ending its
+// claim.
+func sweepClaims(ctx context.Context, tx *txn, now int64) ([]string, error) {
+	keys, err := queryRows(ctx, tx, scanString, `
+		SELECT c.aside_key FROM part_claims c
+		WHERE c.expires_at <= ? AND c.aside_key <> ''
+		  AND NOT EXISTS (SELECT 1 FROM upload_parts p WHERE p.video_id = c.video_id AND p.etag = c.aside_key)`, now)
+	if err != nil {
+		return nil, err
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM part_claims WHERE expires_at <= ?`, now)
+	return keys, err
 }
 
 // RenewPartClaim extends the claim claimID on a part until expiresAt, with
@@ -114,7 +159,7 @@ func (s *Store) LivePartClaims(ctx context.Context, videoID string) ([]PartClaim
 	err := s.inRead(ctx, func(tx *txn) error {
 		var err error
 		cs, err = queryRows(ctx, tx, scanPartClaim, `
-			SELECT video_id, seq, claim_id, link_id, size, received, expires_at
+			SELECT video_id, seq, claim_id, link_id, size, received, expires_at, aside_key
 			FROM part_claims WHERE video_id = ? AND expires_at > ? ORDER BY seq`, videoID, millis(s.Now()))
 		return err
 	})
@@ -127,7 +172,7 @@ func (s *Store) LivePartClaims(ctx context.Context, videoID string) ([]PartClaim
 func scanPartClaim(r rowScanner) (PartClaim, error) {
 	var c PartClaim
 	var expires int64
-	err := r.Scan(&c.VideoID, &c.Seq, &c.ClaimID, &c.LinkID, &c.Size, &c.Received, &expires)
+	err := r.Scan(&c.VideoID, &c.Seq, &c.ClaimID, &c.LinkID, &c.Size, &c.Received, &expires, &c.AsideKey)
 	c.ExpiresAt = fromMillis(expires)
 	return c, err
 }

@@ -26,8 +26,10 @@ import (
 // database has one process, which keeps them in memory (MemoryClaims).
 type Claims interface {
 	// Claim records c unless another live claim holds the same part
-	// (ErrPartClaimed) or a bound is reached (ErrTooManyParts).
-	Claim(ctx context.Context, c Claim) error
+	// (ErrPartClaimed) or a bound is reached (ErrTooManyParts). Lapsed
+	// claims are ended on the way, and the aside keys they held are
+	// returned, for the caller to discard (see Claim.Aside).
+	Claim(ctx context.Context, c Claim) (lapsed []string, err error)
 	// Renew extends a claim until expiresAt, with the count of the
 	// part's bytes received so far. Returns ErrClaimLost if the claim
 	// is not the claimant's any more.
@@ -36,6 +38,9 @@ type Claims interface {
 	Release(ctx context.Context, c Claim) error
 	// InFlight returns the parts of a video that live claims hold.
 	InFlight(ctx context.Context, videoID string) ([]PartInFlight, error)
+	// Sweep ends every lapsed claim and returns the aside keys they held,
+	// as Claim does.
+	Sweep(ctx context.Context) (lapsed []string, err error)
 }
 
 // PartInFlight is a part being received, as its claim's last renewal
@@ -59,6 +64,15 @@ type Claim struct {
 	// MaxPerUpload and MaxPerLink bound the claims held at once on the
 	// upload and on all the uploads of its link.
 	MaxPerUpload, MaxPerLink int
+	// Aside is the blob key of the object the claimant writes the part
+	// to when it cannot write it into the upload directly (a part of
+	// unknown length on an object store, see writeAside, or a piece kept
+	// aside until its upload was known, see adopt), or "". When the
+	// claim lapses, its claimant is taken for dead, and whoever ends the
+	// claim discards what is left under Aside (blob.Objects.Discard):
+	// on an object store, an upload of its own that would otherwise stay
+	// open until the cleanup job finds it an hour later (OrphanAge).
+	Aside string
 }
 
 // Errors of Claims, matched with errors.Is.
@@ -92,20 +106,20 @@ func NewMemoryClaims(now func() time.Time) *MemoryClaims {
 	return &MemoryClaims{now: now, m: map[partKey]memoryClaim{}}
 }
 
-// Claim implements Claims.
-func (mc *MemoryClaims) Claim(ctx context.Context, c Claim) error {
+// Claim implements Claims. As in the store, a refused claim ends no
+// lapsed claim.
+func (mc *MemoryClaims) Claim(ctx context.Context, c Claim) ([]string, error) {
 	mc.mu.Lock()
 	defer mc.mu.Unlock()
 	now := mc.now()
 	perUpload, perLink := 0, 0
 	for k, held := range mc.m {
 		if !now.Before(held.ExpiresAt) {
-			delete(mc.m, k)
 			continue
 		}
 		if k.videoID == c.VideoID {
 			if k.seq == c.Seq {
-				return ErrPartClaimed
+				return nil, ErrPartClaimed
 			}
 			perUpload++
 		}
@@ -114,10 +128,33 @@ func (mc *MemoryClaims) Claim(ctx context.Context, c Claim) error {
 		}
 	}
 	if c.MaxPerUpload > 0 && perUpload >= c.MaxPerUpload || c.MaxPerLink > 0 && perLink >= c.MaxPerLink {
-		return ErrTooManyParts
+		return nil, ErrTooManyParts
 	}
+	lapsed := mc.sweep(now)
 	mc.m[partKey{c.VideoID, c.Seq}] = memoryClaim{Claim: c}
-	return nil
+	return lapsed, nil
+}
+
+// Sweep implements Claims.
+func (mc *MemoryClaims) Sweep(ctx context.Context) ([]string, error) {
+	mc.mu.Lock()
+	defer mc.mu.Unlock()
+	return mc.sweep(mc.now()), nil
+}
+
+// sweep deletes the claims lapsed at now and returns their aside keys.
+func (mc *MemoryClaims) sweep(now time.Time) []string {
+	var lapsed []string
+	for k, held := range mc.m {
+		if now.Before(held.ExpiresAt) {
+			continue
+		}
+		delete(mc.m, k)
+		if held.Aside != "" {
+			lapsed = append(lapsed, held.Aside)
+		}
+	}
+	return lapsed
 }
 
 // Renew implements Claims.
@@ -164,24 +201,29 @@ func (mc *MemoryClaims) InFlight(ctx context.Context, videoID string) ([]PartInF
 type claim struct {
 	s *Service
 	Claim
+	// asideUsed is set once the piece has written to Claim.Aside (see
+	// renewBeforeCommit).
+	asideUsed bool
 }
 
 // claimPart claims the part at r of the upload of videoID (through the
-// link linkID, or "") for a piece of size bytes (-1 if unknown), and
-// returns the upload as of the claim,
-// which shows the part free. The claim is taken before the upload is
-// read, so that a request recording the part in between either still
-// holds its claim (this one is refused) or has recorded the part (this
-// one sees it). Returns ErrConflict if the part is recorded or the upload
-// no longer takes parts, and a refusal if another request holds the part
-// or too many parts are in flight.
-func (s *Service) claimPart(ctx context.Context, videoID, linkID string, r Range, size int64) (*claim, store.Upload, error) {
+// link linkID, or "") for a piece of size bytes (-1 if unknown), which may
+// be written to the object aside (or "") before it joins the upload, and
+// returns the upload as of the claim, which shows the part free. The
+// claim is taken before the upload is read, so that a request recording
+// the part in between either still holds its claim (this one is refused)
+// or has recorded the part (this one sees it). Returns ErrConflict if the
+// part is recorded or the upload no longer takes parts, and a refusal if
+// another request holds the part or too many parts are in flight. What
+// the claimants of lapsed claims left aside is discarded on the way.
+func (s *Service) claimPart(ctx context.Context, videoID, linkID string, r Range, size int64, aside string) (*claim, store.Upload, error) {
 	c := &claim{s: s, Claim: Claim{
 		VideoID: videoID, Seq: r.seq(), ID: newClaimID(), Size: size, LinkID: linkID,
 		ExpiresAt:    s.store.Now().Add(s.claim),
 		MaxPerUpload: s.limits.PartsPerUpload, MaxPerLink: s.limits.PartsPerLink,
+		Aside: aside,
 	}}
-	err := s.claims.Claim(ctx, c.Claim)
+	lapsed, err := s.claims.Claim(ctx, c.Claim)
 	switch {
 	case errors.Is(err, ErrPartClaimed):
 		return nil, store.Upload{}, refuse(CodePartInFlight, "Content-Range",
@@ -192,6 +234,7 @@ func (s *Service) claimPart(ctx context.Context, videoID, linkID string, r Range
 	case err != nil:
 		return nil, store.Upload{}, err
 	}
+	s.discard(ctx, lapsed)
 	u, err := s.store.FindUpload(ctx, videoID)
 	if err == nil {
 		if _, held := u.Part(r.seq()); held || !u.Open() {
@@ -203,6 +246,45 @@ func (s *Service) claimPart(ctx context.Context, videoID, linkID string, r Range
 		return nil, store.Upload{}, err
 	}
 	return c, u, nil
+}
+
+// discard removes what the claimants of lapsed claims left under their
+// aside keys, and returns how many keys it discarded. A key that cannot
+// be discarded now is left to the cleanup job, which removes it as an
+// orphan once it is OrphanAge old.
+func (s *Service) discard(ctx context.Context, lapsed []string) int {
+	ctx = context.WithoutCancel(ctx)
+	n := 0
+	for _, key := range lapsed {
+		if err := s.blobs.Discard(ctx, key); err != nil {
+			s.log.ErrorContext(ctx, "discarding what the claimant of a lapsed part claim wrote aside", "key", key, "err", err)
+			continue
+		}
+		n++
+	}
+	return n
+}
+
+// renewBeforeCommit renews the claim of a piece written aside right before
+// the piece is recorded, so that the claim cannot lapse, and its aside
+// object be discarded by whoever ends it, while the record that may name
+// that object (a part adopted without a copy) is being made. A claim that
+// was lost already refuses the piece, which the client sends again, and
+// its aside object goes: whoever ended the claim may have discarded it
+// before this write was done with it.
+func (c *claim) renewBeforeCommit(ctx context.Context, size int64) error {
+	if c == nil || !c.asideUsed {
+		return nil
+	}
+	err := c.s.claims.Renew(ctx, c.Claim, size, c.s.store.Now().Add(c.s.claim))
+	if errors.Is(err, ErrClaimLost) {
+		if err := c.s.blobs.Delete(context.WithoutCancel(ctx), c.Aside); err != nil {
+			c.s.log.ErrorContext(ctx, "removing the aside object of a part whose claim was lost", "key", c.Aside, "err", err)
+		}
+		return refuse(CodePartInFlight, "Content-Range",
+			"This part took so long to store that another request may have taken it over. Send it again.")
+	}
+	return err
 }
 
 // release ends the claim.

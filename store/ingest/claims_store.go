@@ -21,17 +21,22 @@ type StoreClaims struct {
 func NewStoreClaims(st *store.Store) *StoreClaims { return &StoreClaims{st: st} }
 
 // Claim implements Claims.
-func (sc *StoreClaims) Claim(ctx context.Context, c Claim) error {
-	err := sc.st.ClaimPart(ctx, store.PartClaim{
-		VideoID: c.VideoID, Seq: c.Seq, ClaimID: c.ID, LinkID: c.LinkID, Size: c.Size, ExpiresAt: c.ExpiresAt,
+func (sc *StoreClaims) Claim(ctx context.Context, c Claim) ([]string, error) {
+	lapsed, err := sc.st.ClaimPart(ctx, store.PartClaim{
+		VideoID: c.VideoID, Seq: c.Seq, ClaimID: c.ID, LinkID: c.LinkID, Size: c.Size, ExpiresAt: c.ExpiresAt, AsideKey: c.Aside,
 	}, c.MaxPerUpload, c.MaxPerLink)
 	switch {
 	case errors.Is(err, store.ErrPartClaimed):
-		return ErrPartClaimed
+		return nil, ErrPartClaimed
 	case errors.Is(err, store.ErrTooManyClaims):
-		return ErrTooManyParts
+		return nil, ErrTooManyParts
 	}
-	return err
+	return lapsed, err
+}
+
+// Sweep implements Claims.
+func (sc *StoreClaims) Sweep(ctx context.Context) ([]string, error) {
+	return sc.st.SweepPartClaims(ctx)
 }
 
 // Renew implements Claims.

@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -30,6 +31,7 @@ func TestClaims(t *testing.T) {
 			t.Run("bounds", func(t *testing.T) { testClaimBounds(t, kind.make) })
 			t.Run("lapse and renewal", func(t *testing.T) { testClaimLapse(t, kind.make) })
 			t.Run("at once", func(t *testing.T) { testClaimsAtOnce(t, kind.make) })
+			t.Run("aside keys of lapsed claims", func(t *testing.T) { testLapsedAsideKeys(t, kind.make) })
 		})
 	}
 }
@@ -46,19 +48,19 @@ func testOneClaimPerPart(t *testing.T, mk makeClaims) {
 	clock := storetest.NewClock()
 	cs := mk(t, clock)
 	a := claimOf(clock, "vi1", 1, "a", "")
-	if err := cs.Claim(ctx, a); err != nil {
+	if _, err := cs.Claim(ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	if err := cs.Claim(ctx, claimOf(clock, "vi1", 1, "b", "")); !errors.Is(err, ingest.ErrPartClaimed) {
+	if _, err := cs.Claim(ctx, claimOf(clock, "vi1", 1, "b", "")); !errors.Is(err, ingest.ErrPartClaimed) {
 		t.Errorf("the same part again: %v, want ErrPartClaimed", err)
 	}
-	if err := cs.Claim(ctx, claimOf(clock, "vi2", 1, "c", "")); err != nil {
+	if _, err := cs.Claim(ctx, claimOf(clock, "vi2", 1, "c", "")); err != nil {
 		t.Errorf("the same part of another video: %v", err)
 	}
 	if err := cs.Release(ctx, claimOf(clock, "vi1", 1, "b", "")); err != nil {
 		t.Fatal(err)
 	}
-	if err := cs.Claim(ctx, claimOf(clock, "vi1", 1, "b", "")); !errors.Is(err, ingest.ErrPartClaimed) {
+	if _, err := cs.Claim(ctx, claimOf(clock, "vi1", 1, "b", "")); !errors.Is(err, ingest.ErrPartClaimed) {
 		t.Errorf("after another claimant's release: %v, want ErrPartClaimed (the release was not its own)", err)
 	}
 	if err := cs.Renew(ctx, a, 42, clock.Now().Add(30*time.Second)); err != nil {
@@ -71,7 +73,7 @@ func testOneClaimPerPart(t *testing.T, mk makeClaims) {
 	if err := cs.Release(ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	if err := cs.Claim(ctx, claimOf(clock, "vi1", 1, "b", "")); err != nil {
+	if _, err := cs.Claim(ctx, claimOf(clock, "vi1", 1, "b", "")); err != nil {
 		t.Errorf("after the release: %v", err)
 	}
 	if err := cs.Release(ctx, a); err != nil {
@@ -85,20 +87,20 @@ func testClaimBounds(t *testing.T, mk makeClaims) {
 	cs := mk(t, clock)
 	// Two parts per upload, three per link.
 	for _, c := range []ingest.Claim{claimOf(clock, "vi1", 1, "a", "li"), claimOf(clock, "vi1", 2, "b", "li")} {
-		if err := cs.Claim(ctx, c); err != nil {
+		if _, err := cs.Claim(ctx, c); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := cs.Claim(ctx, claimOf(clock, "vi1", 3, "c", "li")); !errors.Is(err, ingest.ErrTooManyParts) {
+	if _, err := cs.Claim(ctx, claimOf(clock, "vi1", 3, "c", "li")); !errors.Is(err, ingest.ErrTooManyParts) {
 		t.Errorf("a third part of the upload: %v, want ErrTooManyParts", err)
 	}
-	if err := cs.Claim(ctx, claimOf(clock, "vi2", 1, "d", "li")); err != nil {
+	if _, err := cs.Claim(ctx, claimOf(clock, "vi2", 1, "d", "li")); err != nil {
 		t.Errorf("the link's third part: %v", err)
 	}
-	if err := cs.Claim(ctx, claimOf(clock, "vi3", 1, "e", "li")); !errors.Is(err, ingest.ErrTooManyParts) {
+	if _, err := cs.Claim(ctx, claimOf(clock, "vi3", 1, "e", "li")); !errors.Is(err, ingest.ErrTooManyParts) {
 		t.Errorf("the link's fourth part: %v, want ErrTooManyParts", err)
 	}
-	if err := cs.Claim(ctx, claimOf(clock, "vi3", 1, "e", "")); err != nil {
+	if _, err := cs.Claim(ctx, claimOf(clock, "vi3", 1, "e", "")); err != nil {
 		t.Errorf("a part of an upload through no link: %v", err)
 	}
 }
@@ -108,7 +110,7 @@ func testClaimLapse(t *testing.T, mk makeClaims) {
 	clock := storetest.NewClock()
 	cs := mk(t, clock)
 	a := claimOf(clock, "vi1", 1, "a", "")
-	if err := cs.Claim(ctx, a); err != nil {
+	if _, err := cs.Claim(ctx, a); err != nil {
 		t.Fatal(err)
 	}
 	clock.Advance(31 * time.Second)
@@ -116,7 +118,7 @@ func testClaimLapse(t *testing.T, mk makeClaims) {
 		t.Errorf("in flight after the lapse: %+v, %v; want none", got, err)
 	}
 	b := claimOf(clock, "vi1", 1, "b", "")
-	if err := cs.Claim(ctx, b); err != nil {
+	if _, err := cs.Claim(ctx, b); err != nil {
 		t.Fatalf("claiming a lapsed claim's part: %v", err)
 	}
 	if err := cs.Renew(ctx, a, 10, clock.Now().Add(time.Minute)); !errors.Is(err, ingest.ErrClaimLost) {
@@ -138,7 +140,7 @@ func testClaimsAtOnce(t *testing.T, mk makeClaims) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := cs.Claim(ctx, claimOf(clock, "vi1", 1, string(rune('a'+i)), ""))
+			_, err := cs.Claim(ctx, claimOf(clock, "vi1", 1, string(rune('a'+i)), ""))
 			switch {
 			case err == nil:
 				won.Add(1)
@@ -152,5 +154,48 @@ func testClaimsAtOnce(t *testing.T, mk makeClaims) {
 	wg.Wait()
 	if won.Load() != 1 || refused.Load() != 29 {
 		t.Errorf("%d won, %d refused; want 1 and 29", won.Load(), refused.Load())
+	}
+}
+
+// Whoever ends a lapsed claim gets the aside key it held, once: a claim
+// taken meanwhile, or a sweep. A refused claim ends none, and a live
+// claim's key is nobody's to discard.
+func testLapsedAsideKeys(t *testing.T, mk makeClaims) {
+	ctx := context.Background()
+	clock := storetest.NewClock()
+	cs := mk(t, clock)
+	a := claimOf(clock, "vi1", 1, "a", "")
+	a.Aside = "ASIDEA"
+	b := claimOf(clock, "vi2", 1, "b", "")
+	b.Aside = "ASIDEB"
+	for _, c := range []ingest.Claim{a, b, claimOf(clock, "vi3", 1, "c", "")} {
+		if _, err := cs.Claim(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.Advance(20 * time.Second)
+	live := claimOf(clock, "vi4", 1, "d", "")
+	live.Aside = "ASIDED"
+	if lapsed, err := cs.Claim(ctx, live); err != nil || len(lapsed) != 0 {
+		t.Fatalf("a claim before any lapse: lapsed %v, %v; want none", lapsed, err)
+	}
+	clock.Advance(11 * time.Second)
+	if lapsed, err := cs.Claim(ctx, claimOf(clock, "vi4", 1, "e", "")); !errors.Is(err, ingest.ErrPartClaimed) || len(lapsed) != 0 {
+		t.Fatalf("a refused claim: lapsed %v, %v; want none and ErrPartClaimed", lapsed, err)
+	}
+	lapsed, err := cs.Claim(ctx, claimOf(clock, "vi1", 1, "f", ""))
+	if err != nil {
+		t.Fatalf("claiming a lapsed claim's part: %v", err)
+	}
+	slices.Sort(lapsed)
+	if !slices.Equal(lapsed, []string{"ASIDEA", "ASIDEB"}) {
+		t.Errorf("lapsed aside keys = %v, want [ASIDEA ASIDEB]", lapsed)
+	}
+	if lapsed, err := cs.Sweep(ctx); err != nil || len(lapsed) != 0 {
+		t.Errorf("a sweep after: %v, %v; want none", lapsed, err)
+	}
+	clock.Advance(30 * time.Second)
+	if lapsed, err := cs.Sweep(ctx); err != nil || !slices.Equal(lapsed, []string{"ASIDED"}) {
+		t.Errorf("a sweep once the last one lapsed: %v, %v; want [ASIDED]", lapsed, err)
 	}
 }

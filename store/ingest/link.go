@@ -69,7 +69,7 @@ var ErrPartRecorded = errors.New("ingest: the part is recorded, or the upload ta
 func (s *Service) BeginLinkPart(ctx context.Context, lp LinkPart) (*Piece, error) {
 	r := Range{Mode: Parts, Part: lp.Part, TotalParts: lp.TotalParts}
 	p := &Piece{s: s, req: Request{Range: r, Size: lp.Size}, linkID: lp.LinkID, metrics: s.linkMetrics, begun: time.Now(), offset: lp.Offset}
-	c, u, err := s.claimPart(ctx, lp.VideoID, lp.LinkID, r, lp.Size)
+	c, u, err := s.claimPart(ctx, lp.VideoID, lp.LinkID, r, lp.Size, "")
 	switch {
 	case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrNotFound):
 		return nil, ErrPartRecorded

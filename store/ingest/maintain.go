@@ -82,7 +82,7 @@ func (s *Service) abandon(ctx context.Context, u store.Upload) error {
 // Report counts what a maintenance pass did.
 type Report struct {
 	Abandoned int // Uploads whose lease ran out.
-	Orphans   int // Objects and blob store uploads no row referred to.
+	Orphans   int // Objects and blob store uploads no row referred to, and what dead claimants wrote aside.
 	Finished  int // Uploads whose assembly a crash or a failure interrupted.
 	Missing   int // Sources recorded complete whose object is gone or short: lost bytes.
 	// Repaired counts uploads started before migration 0007 that
@@ -97,12 +97,20 @@ type Report struct {
 // cut off long before this.
 const OrphanAge = time.Hour
 
-// Reclaim abandons every upload whose lease ran out, finishes the uploads
-// left completing, and removes the objects and blob store uploads that no
-// row refers to and that are older than OrphanAge. It is safe to run while
-// uploads are in progress, from any process.
+// Reclaim ends the lapsed part claims and discards what their claimants
+// wrote aside, abandons every upload whose lease ran out, finishes the
+// uploads left completing, and removes the objects and blob store uploads
+// that no row refers to and that are older than OrphanAge. It is safe to
+// run while uploads are in progress, from any process.
 func (s *Service) Reclaim(ctx context.Context) (Report, error) {
 	var r Report
+	// A part's claimant that died is known by its lapsed claim long
+	// before its debris is old enough to be taken for an orphan.
+	lapsed, err := s.claims.Sweep(ctx)
+	if err != nil {
+		return r, err
+	}
+	r.Orphans = s.discard(ctx, lapsed)
 	lapsedUploads, err := s.store.FindLapsedUploads(ctx, s.store.Now())
 	if err != nil {
 		return r, err
@@ -121,7 +129,8 @@ func (s *Service) Reclaim(ctx context.Context) (Report, error) {
 	}
 	// The blob store's times come from its own clock (the file system's,
 	// or the object store's), which is real time.
-	r.Orphans, err = s.removeOrphans(ctx, time.Now().Add(-OrphanAge))
+	orphans, err := s.removeOrphans(ctx, time.Now().Add(-OrphanAge))
+	r.Orphans += orphans
 	return r, err
 }
 

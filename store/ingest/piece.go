@@ -192,9 +192,11 @@ func (p *Piece) aimAtOpenUpload(ctx context.Context) error {
 }
 
 // claimPart claims the piece's part in the upload of videoID and aims the
-// piece at it. A part recorded meanwhile makes the piece a repeat.
+// piece at it. A part recorded meanwhile makes the piece a repeat. The
+// claim names the object the part goes to if it cannot be written into
+// the upload directly (see writeAside).
 func (p *Piece) claimPart(ctx context.Context, videoID string) error {
-	c, u, err := p.s.claimPart(ctx, videoID, p.linkID, p.req.Range, p.req.Size)
+	c, u, err := p.s.claimPart(ctx, videoID, p.linkID, p.req.Range, p.req.Size, blob.NewKey())
 	if errors.Is(err, store.ErrConflict) {
 		// Recorded since it was read, or the upload ended: decide again
 		// on its state now.
@@ -349,17 +351,29 @@ func (p *Piece) receive(ctx context.Context, r io.Reader) error {
 
 // writeAside writes a part of unknown length to an object of its own and
 // adopts it into the piece's blob store upload, for stores that need a
-// part's length in advance. The claim, if any, is held meanwhile.
-func (p *Piece) writeAside(ctx context.Context, body io.Reader) (blob.Part, error) {
+// part's length in advance. A claimed part is written to the object its
+// claim names, and the claim is renewed meanwhile: if this process dies
+// during the write, whoever ends the lapsed claim discards what the write
+// left (on an object store, an upload of its own), and if the claim is
+// lost, the write stops.
+func (p *Piece) writeAside(ctx context.Context, body io.Reader) (part blob.Part, err error) {
 	aside := blob.NewKey()
+	if p.claim != nil && p.claim.Aside != "" {
+		aside, p.claim.asideUsed = p.claim.Aside, true
+		var counted atomic.Int64
+		body = &countingReader{r: body, n: &counted}
+		stop := p.claim.keepAlive(ctx, &counted)
+		ctx = stop.ctx
+		defer func() { err = stop.end(err) }()
+	}
 	n, err := p.s.blobs.Put(ctx, aside, -1, body)
 	if err != nil {
 		return blob.Part{}, err
 	}
-	part := blob.Part{Number: p.req.Range.number(), Size: n, Offset: p.offset}
+	part = blob.Part{Number: p.req.Range.number(), Size: n, Offset: p.offset}
 	etag, err := p.s.blobs.AdoptPart(ctx, p.upload, part, aside)
 	if err != nil {
-		_ = p.s.blobs.Delete(ctx, aside)
+		_ = p.s.blobs.Delete(context.WithoutCancel(ctx), aside)
 		return blob.Part{}, err
 	}
 	part.ETag = etag
@@ -504,6 +518,9 @@ func (p *Piece) commitPart(ctx context.Context, videoID string, link *store.Link
 		return videoErr(videoID, err)
 	}
 	if _, err := check(&u, r, p.part.Size); err != nil {
+		return err
+	}
+	if err := p.claim.renewBeforeCommit(ctx, p.part.Size); err != nil {
 		return err
 	}
 	c := store.PartCommit{
@@ -666,8 +683,10 @@ func (p *Piece) adopt(ctx context.Context, videoID string) (string, error) {
 		return videoID, p.repeat(ctx, videoID)
 	}
 	// Claim the part, so that no other request writes it while it is
-	// adopted, then adopt and record it.
-	c, u, err := p.s.claimPart(ctx, videoID, p.linkID, p.req.Range, p.part.Size)
+	// adopted, then adopt and record it. The claim names the object, so
+	// that it is discarded if this process dies before the record is
+	// made.
+	c, u, err := p.s.claimPart(ctx, videoID, p.linkID, p.req.Range, p.part.Size, p.key)
 	if errors.Is(err, store.ErrConflict) {
 		p.drop(ctx)
 		return videoID, p.repeat(ctx, videoID)
@@ -675,7 +694,7 @@ func (p *Piece) adopt(ctx context.Context, videoID string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	p.claim = c
+	p.claim, c.asideUsed = c, true
 	etag, err := p.s.blobs.AdoptPart(ctx, blob.Upload{Key: u.SourceKey, ID: u.MultipartID},
 		blob.Part{Number: p.req.Range.number(), Size: p.part.Size, Offset: offsetOf(u, p.req.Range)}, p.key)
 	if err != nil {

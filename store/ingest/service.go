@@ -16,7 +16,8 @@
 //     short transaction before reading its first byte, renews the claim
 //     while the bytes stream, and ends it in the transaction that records
 //     the part. A second request for the part is refused at once, without
-//     its body being read. A claim whose holder died expires.
+//     its body being read. A claim whose holder died expires, and
+//     whoever ends it discards what the holder was writing aside.
 //   - A piece counts only once its bytes are durable in the blob store and
 //     its row is committed, in that order, so a crash can leave bytes
 //     without a row (removed by Recover and Reclaim once old enough) but
