@@ -38,6 +38,22 @@ func (s *Service) finish(ctx context.Context, videoID string) {
 	s.completed(ctx, u)
 }
 
+// Settle finishes the upload of videoID if its every piece was recorded
+// longer ago than a claim lasts and its source is still not assembled:
+// the process that recorded the last piece died, or failed, before it
+// assembled the source. A client that asks about an upload while its
+// source is assembled (the page of a link does, every few seconds) thus
+// finishes it at once, rather than the cleanup job at its next pass; an
+// upload recorded complete a moment ago is left to the request assembling
+// it.
+func (s *Service) Settle(ctx context.Context, videoID string) {
+	u, err := s.store.FindUpload(ctx, videoID)
+	if err != nil || u.Status != store.UploadCompleting || u.UpdatedAt.After(s.store.Now().Add(-s.claim)) {
+		return
+	}
+	s.finish(ctx, videoID)
+}
+
 // completed tells the metrics and the events that u's source is whole.
 func (s *Service) completed(ctx context.Context, u store.Upload) {
 	s.metricsOf(u).UploadCompleted()

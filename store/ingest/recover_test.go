@@ -127,10 +127,11 @@ func failingCompletion(fail *atomic.Bool) envOption {
 // An upload whose every part is recorded but whose source was not
 // assembled (the process died, or the disk failed) stays completing, and
 // reads as uploading; Recover, or the cleanup job, assembles it, and the
-// client's repeat of its last part finishes it too.
+// client's repeat of its last part finishes it too, as does Settle (a
+// client asking about it) once the time a claim lasts has gone by.
 func TestCompletingUploadsAreFinished(t *testing.T) {
 	ctx := context.Background()
-	for _, how := range []string{"Recover", "Reclaim", "the last part again"} {
+	for _, how := range []string{"Recover", "Reclaim", "the last part again", "Settle"} {
 		t.Run(how, func(t *testing.T) {
 			var fail atomic.Bool
 			e := newEnv(t, failingCompletion(&fail))
@@ -164,6 +165,16 @@ func TestCompletingUploadsAreFinished(t *testing.T) {
 				if err != nil || r.Finished != 1 {
 					t.Fatalf("Reclaim = %+v, %v; want 1 finished", r, err)
 				}
+			case "Settle":
+				// A client that asks about the upload finishes it, once
+				// whoever recorded it complete has had the time a claim
+				// lasts to do so.
+				e.svc.Settle(ctx, id)
+				if got, want := e.upload(id).Status, store.UploadCompleting; got != want {
+					t.Fatalf("upload status after an early Settle = %q, want %q", got, want)
+				}
+				e.clock.Advance(ingest.DefaultClaimTTL)
+				e.svc.Settle(ctx, id)
 			default:
 				e.mustSend(request{token: tok, contentRange: "part 3/3", videoBefore: id, data: parts[2]})
 			}

@@ -33,6 +33,10 @@ type backend interface {
 	// revoked lets go of what link l holds on the backend once it is
 	// revoked.
 	revoked(ctx context.Context, l store.Link)
+	// settle finishes, where the backend assembles sources itself, the
+	// upload u whose every part is recorded and whose source a process
+	// that died left unassembled (see ingest.Service.Settle).
+	settle(ctx context.Context, u store.LinkUpload)
 	// inFlight returns which part of u another process (or this one) is
 	// receiving now and how many of its bytes have arrived, as far as the
 	// backend knows; (0, 0) when it knows of none.
@@ -75,6 +79,8 @@ func (b Local) beginPart(ctx context.Context, l store.Link, u store.LinkUpload, 
 	}
 	return localPart{p}, nil
 }
+
+func (b Local) settle(ctx context.Context, u store.LinkUpload) { b.Ingest.Settle(ctx, u.VideoID) }
 
 // inFlight reads the upload service's claims, which every process that
 // shares the database sees.

@@ -173,13 +173,21 @@ func ceilDiv(a, b int64) int64 {
 }
 
 // Upload returns an upload through the link linkID, for resuming it: the
-// server is the source of truth for which parts it holds.
+// server is the source of truth for which parts it holds. An upload that
+// holds every part and is not complete yet waits for its source to be
+// assembled, which the uploader's page asks about until it is; if the
+// process that recorded the last part died before assembling it, the
+// backend assembles it now (see backend.settle).
 func (s *Service) Upload(ctx context.Context, linkID, videoID string) (store.LinkUpload, error) {
 	l, err := s.find(ctx, linkID)
 	if err != nil {
 		return store.LinkUpload{}, err
 	}
 	u, err := s.store.FindLinkUpload(ctx, l.ID, videoID)
+	if err == nil && u.Status == store.LinkUploadUploading && u.NextPart > u.TotalParts {
+		s.backend.settle(ctx, u)
+		u, err = s.store.FindLinkUpload(ctx, l.ID, videoID)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return store.LinkUpload{}, refusal(404, CodeUploadNotFound, "Upload not found.", "Start the upload again.")
 	}

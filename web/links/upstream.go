@@ -120,6 +120,11 @@ func (b *Upstream) dropRemote(ctx context.Context, video, token string) bool {
 // much of a part it has received.
 func (b *Upstream) inFlight(ctx context.Context, u store.LinkUpload) (int, int64) { return 0, 0 }
 
+// settle has nothing to do: the remote host assembles the source, and the
+// upload is completed in the transaction that records its last part
+// (store.AdvanceLinkUpload).
+func (b *Upstream) settle(ctx context.Context, u store.LinkUpload) {}
+
 func (b *Upstream) beginPart(ctx context.Context, l store.Link, u store.LinkUpload, n int, size int64) (partWriter, error) {
 	token := u.Token
 	if token == "" {
