@@ -13,8 +13,9 @@ import (
 // under those names ("migrations/0001_init.sql") by every install so far.
 // PostgreSQL's are migrations/postgres/*.sql: its 0001 creates the schema
 // that SQLite's 0001 to 0010 built step by step, and later ones are
-// numbered after it (its 0002 is SQLite's 0011, its 0003 SQLite's 0012, its 0004 SQLite's 0013). A change of schema gets
-// a file for each engine.
+// numbered after it (its 0002 is SQLite's 0011, its 0003 SQLite's 0012;
+// the first line of each later one names its SQLite twin). A change of
+// schema gets a file for each engine.
 //
 //go:embed migrations/*.sql migrations/postgres/*.sql
 var migrationFS embed.FS

@@ -39,7 +39,7 @@ func (s *Store) FindTokenRows(ctx context.Context, f TokenRowFilter) ([]TokenRow
 		}
 		var err error
 		rows, err = queryRows(ctx, tx, scanTokenRow, `
-			SELECT t.id, t.ttl, t.created_at, t.expires_at, t.deleted_at,
+			SELECT t.id, t.ttl, t.created_at, t.expires_at, t.deleted_at, t.size_guesses,
 				coalesce(l.id, ''), coalesce(l.label, ''),
 				(SELECT count(*) FROM uploads u WHERE u.token_id = t.id)
 			FROM upload_tokens t

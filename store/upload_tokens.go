@@ -15,6 +15,10 @@ type UploadToken struct {
 	CreatedAt time.Time
 	ExpiresAt *time.Time // Nil when TTL is 0.
 	DeletedAt *time.Time
+	// GuessSizes says whether POST /upload may guess a file part's length
+	// from its request's framing; it turns false for good once a guess
+	// was wrong (see StopSizeGuesses).
+	GuessSizes bool
 }
 
 // Expired reports whether the token's TTL has run out at now.
@@ -34,7 +38,7 @@ func (s *Store) CreateUploadToken(ctx context.Context, ttl int) (UploadToken, er
 		return UploadToken{}, fmt.Errorf("store: ttl %d out of range", ttl)
 	}
 	now := s.Now()
-	t := UploadToken{ID: NewID(PrefixUploadToken), TTL: ttl, CreatedAt: now}
+	t := UploadToken{ID: NewID(PrefixUploadToken), TTL: ttl, CreatedAt: now, GuessSizes: true}
 	var expires sql.NullInt64
 	if ttl > 0 {
 		e := now.Add(time.Duration(ttl) * time.Second)
@@ -69,7 +73,7 @@ func (s *Store) FindUploadToken(ctx context.Context, id string) (UploadToken, er
 
 func findUploadToken(ctx context.Context, tx *txn, id string) (UploadToken, error) {
 	row := tx.QueryRowContext(ctx, `
-		SELECT id, ttl, created_at, expires_at, deleted_at
+		SELECT id, ttl, created_at, expires_at, deleted_at, size_guesses
 		FROM upload_tokens
 		WHERE id = ?`, id)
 	t, err := scanUploadToken(row)
@@ -88,7 +92,7 @@ func scanUploadToken(r rowScanner) (UploadToken, error) {
 		created            int64
 		expires, deletedAt sql.NullInt64
 	)
-	if err := r.Scan(&t.ID, &t.TTL, &created, &expires, &deletedAt); err != nil {
+	if err := r.Scan(&t.ID, &t.TTL, &created, &expires, &deletedAt, &t.GuessSizes); err != nil {
 		return UploadToken{}, err
 	}
 	t.CreatedAt = fromMillis(created)
@@ -159,7 +163,7 @@ func (s *Store) ListUploadTokens(ctx context.Context, f TokenFilter) ([]UploadTo
 		}
 		var err error
 		tokens, err = queryRows(ctx, tx, scanUploadToken, `
-			SELECT id, ttl, created_at, expires_at, deleted_at
+			SELECT id, ttl, created_at, expires_at, deleted_at, size_guesses
 			FROM upload_tokens
 			WHERE deleted_at IS NULL
 			  AND coalesce(expires_at, 9223372036854775807) > ?
@@ -171,6 +175,22 @@ func (s *Store) ListUploadTokens(ctx context.Context, f TokenFilter) ([]UploadTo
 		return nil, 0, fmt.Errorf("store: list upload tokens: %w", err)
 	}
 	return tokens, total, nil
+}
+
+// StopSizeGuesses records that a guess of a file part's length was wrong
+// for the token, so that its requests are no longer guessed. It is not an
+// error if the token does not exist.
+func (s *Store) StopSizeGuesses(ctx context.Context, id string) error {
+	err := s.inWrite(ctx, func(tx *txn) error {
+		_, err := tx.ExecContext(ctx, `
+			UPDATE upload_tokens SET size_guesses = 0
+			WHERE id = ? AND size_guesses = 1`, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: stop size guesses: %w", err)
+	}
+	return nil
 }
 
 // DeleteUploadToken marks the token deleted. Uploads it started stop

@@ -286,3 +286,44 @@ func fmtTime(t *time.Time) string {
 	}
 	return t.UTC().Format(time.RFC3339Nano)
 }
+
+// A new token takes guesses of its parts' lengths; StopSizeGuesses turns
+// that off for good, for that token only, and every read of the token
+// sees it.
+func TestStopSizeGuesses(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t)
+	tok, err := st.CreateUploadToken(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := st.CreateUploadToken(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.FindUploadToken(ctx, tok.ID); !tok.GuessSizes || !got.GuessSizes {
+		t.Fatalf("a new token: GuessSizes %v, found %v; want true", tok.GuessSizes, got.GuessSizes)
+	}
+	for range 2 { // Stopping twice is no error.
+		if err := st.StopSizeGuesses(ctx, tok.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.StopSizeGuesses(ctx, "toUnknown0000000000000000"); err != nil {
+		t.Errorf("an unknown token: %v", err)
+	}
+	got, _ := st.FindUploadToken(ctx, tok.ID)
+	kept, _ := st.FindUploadToken(ctx, other.ID)
+	if got.GuessSizes || !kept.GuessSizes {
+		t.Errorf("GuessSizes after StopSizeGuesses: %v, other token %v; want false, true", got.GuessSizes, kept.GuessSizes)
+	}
+	list, _, err := st.ListUploadTokens(ctx, store.TokenFilter{Sort: store.TokenSortCreatedAt, Page: store.Page{Number: 1, Size: 10}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range list {
+		if l.GuessSizes != (l.ID == other.ID) {
+			t.Errorf("listed %s with GuessSizes %v", l.ID, l.GuessSizes)
+		}
+	}
+}

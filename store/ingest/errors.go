@@ -77,6 +77,11 @@ const (
 	// CodeTooManyParts (uplink): the upload, or its link, has as many
 	// parts in flight as it may; send this one again later.
 	CodeTooManyParts = "upload-too-many-parts"
+	// CodeSendAgain (uplink): the file part's length, guessed from the
+	// request's framing for an object store, was wrong; nothing of it
+	// was kept, and the same request sent again is written without a
+	// guess (see GuessSize).
+	CodeSendAgain = "upload-send-again"
 )
 
 // refused counts a refused piece with m by the reason its error gives,

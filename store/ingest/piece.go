@@ -45,6 +45,10 @@ type Piece struct {
 	claim  *claim      // With toPart.
 	offset int64       // Where the part starts in the object, or -1.
 
+	totalKnown bool  // With toPart: the upload's total number of parts was known.
+	firstPart  int64 // With toPart: the length of the upload's part 1, or -1.
+	guess      int64 // The file part's likely length (see GuessSize), or 0.
+
 	received bool
 	part     blob.Part // What Receive wrote.
 	filename string
@@ -222,6 +226,10 @@ func (p *Piece) claimPart(ctx context.Context, videoID string) error {
 		return p.s.abandon(ctx, u)
 	}
 	p.dest, p.target, p.claim = toPart, videoID, c
+	p.totalKnown, p.firstPart = u.TotalParts != 0, -1
+	if first, ok := u.Part(1); ok && Mode(u.Mode) == Parts {
+		p.firstPart = first.Size
+	}
 	p.upload = blob.Upload{Key: u.SourceKey, ID: u.MultipartID}
 	p.offset = offsetOf(u, p.req.Range)
 	return nil
@@ -298,7 +306,7 @@ func (p *Piece) receive(ctx context.Context, r io.Reader) error {
 	lr := &io.LimitedReader{R: r, N: limit + 1}
 	var counted atomic.Int64
 	body := &countingReader{r: lr, n: &counted}
-	size := p.req.Size
+	size, guessed := p.sizeToWrite()
 	var err error
 	switch p.dest {
 	case toNothing:
@@ -334,6 +342,9 @@ func (p *Piece) receive(ctx context.Context, r io.Reader) error {
 			return refuse(CodeBytesMismatch, "file", "The range %s announces %d bytes, but the file part holds more.", p.req.Range, limit)
 		}
 		return refuse(CodeFileTooLarge, "file", "One request can carry at most %d bytes (200 MiB). Send larger files in parts with \"Content-Range: part N/M\".", limit)
+	}
+	if guessMissed(guessed, err) {
+		return p.wrongGuess(ctx, counted.Load())
 	}
 	if errors.Is(err, blob.ErrNoSpace) {
 		p.s.log.ErrorContext(ctx, "disk full while receiving a piece", "err", err)

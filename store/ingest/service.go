@@ -48,16 +48,19 @@ import (
 // several Services (in several processes) may share one metadata store
 // and one blob store.
 type Service struct {
-	store  *store.Store
-	blobs  blob.Store
-	claims Claims
-	shared bool
-	lease  time.Duration
-	claim  time.Duration
-	limits Limits
-	log    *slog.Logger
-	hooks  Hooks
-	events Events // Never nil.
+	store *store.Store
+	blobs blob.Store
+	// lengthFirst: blobs writes best with a part's length known in
+	// advance, so guesses of it are used (see GuessSize).
+	lengthFirst bool
+	claims      Claims
+	shared      bool
+	lease       time.Duration
+	claim       time.Duration
+	limits      Limits
+	log         *slog.Logger
+	hooks       Hooks
+	events      Events // Never nil.
 	// metrics count uploads through the API; linkMetrics those through
 	// links. Neither is nil.
 	metrics, linkMetrics Metrics
@@ -229,7 +232,7 @@ func New(st *store.Store, blobs blob.Store, cfg Config) *Service {
 		cfg.Claims = NewMemoryClaims(st.Now)
 	}
 	return &Service{
-		store: st, blobs: blobs, claims: cfg.Claims, shared: cfg.Shared, lease: cfg.Lease, claim: cfg.ClaimTTL, limits: cfg.Limits,
+		store: st, blobs: blobs, lengthFirst: lengthFirstStore(blobs), claims: cfg.Claims, shared: cfg.Shared, lease: cfg.Lease, claim: cfg.ClaimTTL, limits: cfg.Limits,
 		log: cfg.Logger, hooks: cfg.Hooks, events: cfg.Events, metrics: cfg.Metrics, linkMetrics: cfg.LinkMetrics,
 	}
 }

@@ -258,6 +258,7 @@ var ownCodes = map[string]bool{
 	"request-body-too-large":   true,
 	"internal-server-error":    true,
 	"upload-part-in-flight":    true,
+	"upload-send-again":        true,
 	"upload-too-many-parts":    true,
 }
 

@@ -77,6 +77,9 @@ var problemKinds = map[string]problemKind{
 	// on 4xx, and the request can indeed succeed a moment later.
 	ingest.CodePartInFlight: {503, "This part is being received by another request.", true},
 	ingest.CodeTooManyParts: {503, "Too many parts of this upload are being received at once.", true},
+	// A part whose length was guessed wrong (see ingest.GuessSize) was
+	// not kept, and the same request succeeds when sent again.
+	ingest.CodeSendAgain: {503, "The part was not kept; send it again.", true},
 
 	codeMissingAuth:       {401, `The "Authorization" header is missing.`, false},
 	codeInvalidAPIKey:     {401, "The API key is invalid.", false},
@@ -135,7 +138,7 @@ func (a *API) HandleError(err error, c echo.Context) {
 	}
 	p := a.toProblem(err)
 	var ie *ingest.Error
-	busy := errors.As(err, &ie) && (ie.Code == ingest.CodePartInFlight || ie.Code == ingest.CodeTooManyParts)
+	busy := errors.As(err, &ie) && (ie.Code == ingest.CodePartInFlight || ie.Code == ingest.CodeTooManyParts || ie.Code == ingest.CodeSendAgain)
 	if p.Status >= 500 && !busy {
 		a.log.ErrorContext(c.Request().Context(), "API request failed", "method", c.Request().Method, "route", c.Path(), "err", err)
 	}

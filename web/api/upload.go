@@ -7,6 +7,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"os"
 	"strings"
 
@@ -80,6 +81,7 @@ func (a *API) handleUpload(c echo.Context) error {
 		}
 	}()
 	r.Body = readCloser{br, r.Body}
+	frame := peekFraming(br, r.Header.Get(echo.HeaderContentType), r.ContentLength)
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return a.problem(ingest.CodeNoFile, "file", "The body must be multipart/form-data with the file in one part.")
@@ -97,7 +99,7 @@ func (a *API) handleUpload(c echo.Context) error {
 			piece.Close()
 		}
 	}()
-	for {
+	for index := 0; ; index++ {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
 			break
@@ -105,7 +107,7 @@ func (a *API) handleUpload(c echo.Context) error {
 		if err != nil {
 			return a.bodyErr(err, true)
 		}
-		filename, isFile := fileName(part)
+		filename, isFile := fileName(part.Header)
 		switch {
 		case isFile && piece != nil:
 			return a.problem(ingest.CodeMultipleFiles, "file", "Send one file part per request.")
@@ -115,6 +117,7 @@ func (a *API) handleUpload(c echo.Context) error {
 				return err
 			}
 			videoIDBefore = vid
+			piece.GuessSize(guessFileSize(frame, index, rng, vid, piece.Aim()))
 			if err := piece.Receive(ctx, filename, part); err != nil {
 				return a.bodyErr(err, false)
 			}
@@ -166,14 +169,15 @@ func fileSize(r ingest.Range) int64 {
 // fileName tells a file part from a plain field: a file part has a
 // filename parameter (possibly empty), or is the field named "file". It
 // returns the filename as sent; ingest keeps only its base name.
-func fileName(p *multipart.Part) (string, bool) {
-	_, params, err := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
-	if err == nil {
-		if name, ok := params["filename"]; ok {
-			return name, true
-		}
+func fileName(h textproto.MIMEHeader) (string, bool) {
+	disposition, params, err := mime.ParseMediaType(h.Get("Content-Disposition"))
+	if err != nil {
+		return "", false
 	}
-	return "", p.FormName() == "file"
+	if name, ok := params["filename"]; ok {
+		return name, true
+	}
+	return "", disposition == "form-data" && params["name"] == "file"
 }
 
 // readField reads a small text field, refusing one longer than max bytes.

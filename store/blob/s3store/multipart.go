@@ -299,3 +299,9 @@ func (s *Store) ListMultipart(ctx context.Context, fn func(blob.Upload, time.Tim
 	}
 	return nil
 }
+
+// LengthFirst reports true: S3 takes a part or an object as one request
+// of a known length, and one of unknown length only as a multipart upload
+// of its own (Put with size -1) that must then be copied. Package ingest
+// guesses a part's length for a store that says so.
+func (s *Store) LengthFirst() bool { return true }

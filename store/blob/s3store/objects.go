@@ -367,17 +367,33 @@ func (s *Store) List(ctx context.Context, fn func(blob.Info) error) error {
 // other than io.EOF: when the request fails, that error is the cause
 // (blob.ErrLength, or a client's body cut off), whatever the HTTP client
 // made of it.
+//
+// Each Read fills p as far as the reader goes. The HTTP client writes the
+// bytes of each Read to the socket with a system call of their own, and
+// the reader under a part is often a multipart reader, which returns at
+// most 4 KiB per call: filling the client's 32 KiB reads makes eight
+// times fewer writes, which is most of what uplink's hop costs in CPU.
 type watched struct {
 	r   io.Reader
 	err error
 }
 
 func (w *watched) Read(p []byte) (int, error) {
-	n, err := w.r.Read(p)
-	if err != nil && !errors.Is(err, io.EOF) && w.err == nil {
-		w.err = err
+	n := 0
+	for n < len(p) {
+		m, err := w.r.Read(p[n:])
+		n += m
+		if err != nil {
+			if !errors.Is(err, io.EOF) && w.err == nil {
+				w.err = err
+			}
+			return n, err
+		}
+		if m == 0 {
+			break // A reader with nothing now; return what there is.
+		}
 	}
-	return n, err
+	return n, nil
 }
 
 // cause returns the error of a request that sent w: the body's own error
