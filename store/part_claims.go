@@ -98,16 +98,19 @@ func (s *Store) SweepPartClaims(ctx context.Context) ([]string, error) {
 }
 
 // sweepClaims deletes the claims lapsed at now and returns the aside keys
-// they held, but those a part of their upload records as its ETag: a
-// blob store that adopts an object as a part without copying it (blob.Dir,
-// s3store's equal-part mode) names the part by the object's key, and its
-// claimant may have died after recording the part and before ending its
+// they held, but those a part of their upload records as its ETag and
+// those an upload records as its source: a blob store that adopts an
+// object as a part without copying it (blob.Dir, s3store's equal-part
+// mode) names the part by the object's key, a new upload's claim on its
+// object (package ingest, birth.go) names the upload's source, and the
+// claimant may have died after recording either and before ending its
 // claim.
 func sweepClaims(ctx context.Context, tx *txn, now int64) ([]string, error) {
 	keys, err := queryRows(ctx, tx, scanString, `
 		SELECT c.aside_key FROM part_claims c
 		WHERE c.expires_at <= ? AND c.aside_key <> ''
-		  AND NOT EXISTS (SELECT 1 FROM upload_parts p WHERE p.video_id = c.video_id AND p.etag = c.aside_key)`, now)
+		  AND NOT EXISTS (SELECT 1 FROM upload_parts p WHERE p.video_id = c.video_id AND p.etag = c.aside_key)
+		  AND NOT EXISTS (SELECT 1 FROM uploads u WHERE u.source_key = c.aside_key)`, now)
 	if err != nil {
 		return nil, err
 	}

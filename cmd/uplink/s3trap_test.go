@@ -40,7 +40,7 @@ const (
 // before the answer reaches it.
 type trap struct {
 	moment string
-	path   string // The object's path on the server: /bucket/key.
+	path   string // The object's path on the server, /bucket/key, or "" for any.
 	part   string // The part's number, for afterPart.
 }
 
@@ -48,7 +48,7 @@ type trap struct {
 // call the trap waits for.
 func (tr trap) matches(r *http.Request, status int) bool {
 	q := r.URL.Query()
-	if status != http.StatusOK || r.URL.Path != tr.path || q.Get("uploadId") == "" {
+	if status != http.StatusOK || tr.path != "" && r.URL.Path != tr.path || q.Get("uploadId") == "" {
 		return false
 	}
 	switch tr.moment {

@@ -26,7 +26,8 @@ import (
 // handling the upload is killed (SIGKILL) at three moments: in the middle
 // of a part, once the S3 server has stored a part and before the instance
 // records it, and once the S3 server has assembled the source and before
-// the instance records that. Each time the upload goes on through the
+// the instance records that; through POST /upload, also once the S3 server
+// has stored the first part of the new upload, which no row names yet. Each time the upload goes on through the
 // others, as a client retries; the source read back through another
 // instance has the file's SHA-256; and the database and the bucket agree,
 // with no object or multipart upload left over. It runs on versitygw and
@@ -46,33 +47,36 @@ func TestServeKilledMidUpload(t *testing.T) {
 		t.Run(s3srv.name+"/POST /upload", func(t *testing.T) {
 			t.Parallel()
 			c := newCluster(t, s3srv.start(t))
-			c.killThrice(t, f, newAPISession(t, c, f))
+			c.killDuring(t, f, newAPISession(t, c, f), true)
 			c.stopAll(t)
 		})
 		t.Run(s3srv.name+"/link", func(t *testing.T) {
 			t.Parallel()
 			c := newCluster(t, s3srv.start(t))
-			c.killThrice(t, f, newLinkSession(t, c, c.newLink(t), f))
+			c.killDuring(t, f, newLinkSession(t, c, c.newLink(t), f), false)
 			c.stopAll(t)
 		})
 	}
 }
 
-// killThrice uploads f in session s, killing the instance that handles
+// killDuring uploads f in session s, killing the instance that handles
 // part 3 in its middle, the one that handles part 7 once S3 has stored
 // it, and the one that handles the last part once S3 has assembled the
-// source. Each killed instance is started again once the upload went on
-// without it.
-func (c *cluster) killThrice(t *testing.T, f *sourceFile, s session) {
+// source; with first, also the one that handles part 1 once S3 has
+// stored it. Each killed instance is started again once the upload went
+// on without it.
+func (c *cluster) killDuring(t *testing.T, f *sourceFile, s session, first bool) {
 	started := time.Now()
 	last := f.parts()
 	for n := 1; n <= last; n++ {
-		switch n {
-		case 3:
+		switch {
+		case n == 1 && first:
+			c.killStarter(t, f, s)
+		case n == 3:
 			c.killMidPart(t, f, s, n)
-		case 7:
+		case n == 7:
 			c.killAt(t, f, s, n, trap{moment: afterPart, path: c.objectPath(t, s), part: fmt.Sprint(n)})
-		case last:
+		case n == last:
 			c.killAt(t, f, s, n, trap{moment: inCompletion, path: c.objectPath(t, s)})
 		default:
 			data, size := f.part(n)
@@ -81,8 +85,34 @@ func (c *cluster) killThrice(t *testing.T, f *sourceFile, s session) {
 			}
 		}
 	}
-	t.Logf("%d MiB in %d parts, three kills: %v", f.size>>20, last, time.Since(started).Round(time.Second))
+	t.Logf("%d MiB in %d parts, with the kills: %v", f.size>>20, last, time.Since(started).Round(time.Second))
 	checkAgreement(t, c.st, c.s3, c.bucket, c.prefix)
+}
+
+// killStarter kills the instance that handles part 1 once S3 has stored
+// it in the new upload's multipart upload, before the instance records the
+// upload: nothing in the database names that multipart upload but the
+// instance's claim on it, which lapses. The client sends part 1 again, and
+// a new upload starts at another instance; the first request to take a
+// claim after the dead one lapsed (part 3's, here) aborts what it left,
+// which the checks after part 3 and at the end see.
+func (c *cluster) killStarter(t *testing.T, f *sourceFile, s session) {
+	t.Helper()
+	c.traps.arm(trap{moment: afterPart, part: "1"})
+	data, size := f.part(1)
+	status, body, err := s.send(1, data, size, false)
+	if status/100 == 2 {
+		t.Fatalf("part 1: answered %d %.200s, and the trap did not spring", status, body)
+	}
+	var victim int
+	select {
+	case victim = <-c.traps.fired:
+	case <-time.After(readyWait):
+		t.Fatalf("part 1: answered %d %.200s (%v), and the trap did not spring", status, body, err)
+	}
+	t.Logf("part 1: instance %d killed %s; multipart uploads in the bucket: %s", victim, afterPart, describeOpen(t, c.s3, c.bucket))
+	s.resend(t, 1)
+	c.restart(t, victim)
 }
 
 // killMidPart sends half of part n and a little more, and kills the

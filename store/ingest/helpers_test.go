@@ -44,12 +44,14 @@ type env struct {
 	lease  time.Duration
 	blobs  blob.Store // What the service writes to: dir, or a wrapper.
 	claims ingest.Claims
+	shared bool // Config.Shared: other processes share the stores.
 }
 
 type envConfig struct {
 	lease       time.Duration
 	wrap        func(*blob.Dir) blob.Store
 	storeClaims bool
+	shared      bool
 }
 
 type envOption func(*envConfig)
@@ -60,6 +62,10 @@ func withLease(d time.Duration) envOption { return func(c *envConfig) { c.lease 
 // withStoreClaims keeps the part claims in the database, as processes
 // sharing it do, instead of in memory.
 func withStoreClaims() envOption { return func(c *envConfig) { c.storeClaims = true } }
+
+// withShared runs the service as one of several processes that share its
+// stores (ingest.Config.Shared).
+func withShared() envOption { return func(c *envConfig) { c.shared = true } }
 
 // claimKinds are the options of the two kinds of claims, for tests that
 // run with each.
@@ -81,7 +87,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		o(&cfg)
 	}
 	tmp := t.TempDir()
-	e := &env{t: t, clock: storetest.NewClock(), dsn: storetest.NewDSN(t), root: filepath.Join(tmp, "blobs"), lease: cfg.lease}
+	e := &env{t: t, clock: storetest.NewClock(), dsn: storetest.NewDSN(t), root: filepath.Join(tmp, "blobs"), lease: cfg.lease, shared: cfg.shared}
 	e.store = storetest.OpenDSN(t, e.dsn, e.clock)
 	d, err := blob.NewDir(e.root)
 	if err != nil {
@@ -103,7 +109,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 // blobs, as a process restart after a crash would.
 func (e *env) restart() {
 	e.logs = &logRecorder{}
-	e.svc = ingest.New(e.store, e.blobs, ingest.Config{Lease: e.lease, Logger: slog.New(e.logs), Claims: e.claims})
+	e.svc = ingest.New(e.store, e.blobs, ingest.Config{Lease: e.lease, Logger: slog.New(e.logs), Claims: e.claims, Shared: e.shared})
 }
 
 func (e *env) token(ttl int) string {

@@ -43,6 +43,7 @@ type Piece struct {
 	upload blob.Upload // The blob store upload written to, with toPart and toNew.
 	key    string      // The object written with toAside, and a single upload's with toNew.
 	claim  *claim      // With toPart.
+	birth  *claim      // With toNew and toAside, where claims are shared: see birth.go.
 	offset int64       // Where the part starts in the object, or -1.
 
 	totalKnown bool  // With toPart: the upload's total number of parts was known.
@@ -240,6 +241,9 @@ func (p *Piece) prepare(ctx context.Context) error {
 	switch p.dest {
 	case toNew:
 		p.key = blob.NewKey()
+		if err := p.claimBirth(ctx); err != nil {
+			return err
+		}
 		if p.req.Range.Mode == Single {
 			return nil
 		}
@@ -251,6 +255,7 @@ func (p *Piece) prepare(ctx context.Context) error {
 		p.offset = offsetOf(store.Upload{}, p.req.Range)
 	case toAside:
 		p.key = blob.NewKey()
+		return p.claimBirth(ctx)
 	}
 	return nil
 }
@@ -318,17 +323,21 @@ func (p *Piece) receive(ctx context.Context, r io.Reader) error {
 		p.part, err = p.s.blobs.WritePart(stop.ctx, p.upload, blob.Part{Number: p.req.Range.number(), Size: size, Offset: p.offset}, body)
 		err = stop.end(err)
 	case toNew:
+		wctx, end := p.keepBirth(ctx, &counted)
 		if p.upload.ID == "" {
 			var n int64
-			n, err = p.s.blobs.Put(ctx, p.key, size, body)
+			n, err = p.s.blobs.Put(wctx, p.key, size, body)
 			p.part = blob.Part{Number: 1, Size: n}
 		} else {
-			p.part, err = p.s.blobs.WritePart(ctx, p.upload, blob.Part{Number: p.req.Range.number(), Size: size, Offset: p.offset}, body)
+			p.part, err = p.s.blobs.WritePart(wctx, p.upload, blob.Part{Number: p.req.Range.number(), Size: size, Offset: p.offset}, body)
 		}
+		err = end(err)
 	case toAside:
+		wctx, end := p.keepBirth(ctx, &counted)
 		var n int64
-		n, err = p.s.blobs.Put(ctx, p.key, size, body)
+		n, err = p.s.blobs.Put(wctx, p.key, size, body)
 		p.part = blob.Part{Number: p.req.Range.number(), Size: n}
+		err = end(err)
 	}
 	if errors.Is(err, blob.ErrLengthRequired) {
 		// The store needs the length of a part in advance: write the bytes
@@ -369,13 +378,25 @@ func (p *Piece) receive(ctx context.Context, r io.Reader) error {
 // lost, the write stops.
 func (p *Piece) writeAside(ctx context.Context, body io.Reader) (part blob.Part, err error) {
 	aside := blob.NewKey()
-	if p.claim != nil && p.claim.Aside != "" {
+	switch {
+	case p.claim != nil && p.claim.Aside != "":
 		aside, p.claim.asideUsed = p.claim.Aside, true
 		var counted atomic.Int64
 		body = &countingReader{r: body, n: &counted}
 		stop := p.claim.keepAlive(ctx, &counted)
 		ctx = stop.ctx
 		defer func() { err = stop.end(err) }()
+	case p.birth != nil:
+		// The first piece of a new upload: its claim on the upload's
+		// object is kept alive, and another names the object aside.
+		var wctx context.Context
+		var end func(error) error
+		wctx, end, err = p.keepBirthAside(ctx, aside)
+		if err != nil {
+			return blob.Part{}, err
+		}
+		ctx = wctx
+		defer func() { err = end(err) }()
 	}
 	n, err := p.s.blobs.Put(ctx, aside, -1, body)
 	if err != nil {
@@ -426,6 +447,9 @@ func (p *Piece) Commit(ctx context.Context, videoID string) (store.Video, error)
 func (p *Piece) commit(ctx context.Context, videoID string) (string, error) {
 	if videoID != "" && !store.ValidID(store.PrefixVideo, videoID) {
 		return "", videoNotFound(videoID)
+	}
+	if err := p.renewBirth(ctx); err != nil {
+		return "", err
 	}
 	switch p.dest {
 	case toNothing:
@@ -625,6 +649,7 @@ func (p *Piece) start(ctx context.Context, existing string) (string, error) {
 		return "", err
 	}
 	p.done = true
+	p.endBirth(ctx)
 	p.metrics.UploadStarted()
 	switch u.Status {
 	case store.UploadUploaded:
@@ -706,6 +731,7 @@ func (p *Piece) adopt(ctx context.Context, videoID string) (string, error) {
 		return "", err
 	}
 	p.claim, c.asideUsed = c, true
+	p.endBirth(ctx) // The part's claim names the object now.
 	etag, err := p.s.blobs.AdoptPart(ctx, blob.Upload{Key: u.SourceKey, ID: u.MultipartID},
 		blob.Part{Number: p.req.Range.number(), Size: p.part.Size, Offset: offsetOf(u, p.req.Range)}, p.key)
 	if err != nil {
@@ -795,6 +821,7 @@ func (p *Piece) Close() {
 	if !p.done {
 		p.drop(ctx)
 	}
+	p.endBirth(ctx)
 	if p.claim != nil {
 		p.claim.release(ctx)
 		p.claim = nil
