@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 )
 
@@ -109,6 +110,10 @@ const jobReturning = `
 	run_at, coalesce(claim_id, ''), claim_expires_at, last_error,
 	created_at, updated_at, finished_at`
 
+// maxJobClaims bounds the runs of one ClaimJob refused by the unique
+// index on running jobs.
+const maxJobClaims = 20
+
 // ClaimJob takes the queued job that has been due longest, in one atomic
 // UPDATE, and returns it running under claimID until lease from now. A
 // video's jobs run one at a time: a job whose video has one running is
@@ -119,7 +124,11 @@ const jobReturning = `
 // instances claiming together take different jobs without waiting for or
 // failing each other. Two of them may still pick two jobs of one video
 // at once; a unique index on the running job of each video refuses the
-// second, whose claim is then run again and sees the first.
+// second, whose claim is then run again and sees the first. Each refusal
+// means that another claim succeeded, so the runs again end soon; with
+// many claimers they can collide a few times in a row, on one video after
+// another, so each waits a little longer, at random, and their number is
+// bounded only against a loop that would not end.
 func (s *Store) ClaimJob(ctx context.Context, claimID string, lease time.Duration) (ProcessingJob, error) {
 	var j ProcessingJob
 	claim := func(tx *txn) error {
@@ -144,9 +153,13 @@ func (s *Store) ClaimJob(ctx context.Context, claimID string, lease time.Duratio
 		return err
 	}
 	err := s.inQueue(ctx, claim)
-	for range 3 {
-		if !s.d.uniqueViolation(err) {
-			break
+	for attempt := 1; s.d.uniqueViolation(err) && attempt < maxJobClaims; attempt++ {
+		t := time.NewTimer(rand.N(time.Duration(attempt) * time.Millisecond))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ProcessingJob{}, fmt.Errorf("store: claim a processing job: %w", ctx.Err())
+		case <-t.C:
 		}
 		err = s.inQueue(ctx, claim)
 	}
