@@ -32,16 +32,7 @@ const nodeClientDir = "testdata/nodeclient"
 // picked frame replaces it once the processing queue took it, and a
 // moment past the end is refused with a problem the client reports.
 func TestNodeClientThumbnails(t *testing.T) {
-	if _, err := os.Stat(filepath.Join(nodeClientDir, "node_modules", "@api.video", "nodejs-client")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("the Node client is not installed in %s (.ci/run runs npm ci there): %v", nodeClientDir, err)
-		}
-		t.Skipf("the Node client is not installed: run npm ci in web/api/%s", nodeClientDir)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("node is not installed")
-	}
+	node := needNodeClient(t)
 	const key = "node-client-test-key-0123456789ab"
 	a := webtest.Start(t, webtest.WithDeps(func(d *web.Deps) { d.ExtraAPIKey = key }), webtest.WithProcessingRunning())
 	ctx := context.Background()
